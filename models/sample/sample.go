@@ -4,6 +4,7 @@ package sample
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -148,6 +149,12 @@ func (s *Sample) Validate() error {
 		}
 		if k != f.Kind {
 			return fmt.Errorf("sample %s/%s: field %q has the wrong kind", s.Device, s.Meter, f.Name)
+		}
+		// Neither store can hold NaN or ±Inf (SQLite turns NaN into NULL,
+		// InfluxDB refuses both): a bad reading is dropped by the collector,
+		// never stored as something else.
+		if math.IsNaN(f.Num) || math.IsInf(f.Num, 0) {
+			return fmt.Errorf("sample %s/%s: field %q is %v", s.Device, s.Meter, f.Name, f.Num)
 		}
 	}
 	return nil
