@@ -75,6 +75,9 @@ type Options struct {
 	QuirkReportOffEarly bool
 	// StandbyWatts is the draw of a server that is off (default 8 W).
 	StandbyWatts float64
+	// NoExpand makes the service refuse $expand (and say so in the service
+	// root), like BMCs without OData query support.
+	NoExpand bool
 	// SlowDelay is the delay of FaultSlow (default 2 s).
 	SlowDelay time.Duration
 	// Faults are active from the start; see SetFaults.
@@ -230,7 +233,9 @@ func (b *BMC) index() error {
 			continue
 		}
 		var p struct {
-			PowerControl []struct{ PowerLimit struct{ LimitInWatts *float64 } }
+			PowerControl []struct {
+				PowerLimit struct{ LimitInWatts *float64 }
+			}
 		}
 		if json.Unmarshal(raw, &p) == nil && len(p.PowerControl) > 0 && p.PowerControl[0].PowerLimit.LimitInWatts != nil {
 			b.limits[c] = *p.PowerControl[0].PowerLimit.LimitInWatts
@@ -481,6 +486,9 @@ func (b *BMC) get(w http.ResponseWriter, r *http.Request, key string) {
 		}
 	}
 	levels := expandLevels(r.URL.Query().Get("$expand"))
+	if b.opts.NoExpand {
+		levels = 0
+	}
 	b.mu.Lock()
 	doc, ok := b.renderLocked(key)
 	if ok && levels > 0 {

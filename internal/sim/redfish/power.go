@@ -162,7 +162,9 @@ func (b *BMC) post(w http.ResponseWriter, r *http.Request, key string) {
 func (b *BMC) patch(w http.ResponseWriter, r *http.Request, key string) {
 	var body struct {
 		SetPoint     *float64
-		PowerControl []struct{ PowerLimit struct{ LimitInWatts *float64 } }
+		PowerControl []struct {
+			PowerLimit struct{ LimitInWatts *float64 }
+		}
 	}
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&body); err != nil {
 		writeError(w, http.StatusBadRequest, "MalformedJSON", "request body is not valid JSON")
@@ -243,6 +245,9 @@ func (b *BMC) renderLocked(key string) (map[string]any, bool) {
 	b.dropHiddenLinksLocked(doc)
 	typ, _ := doc["@odata.type"].(string)
 	now := b.opts.Now()
+	if key == "" && b.opts.NoExpand {
+		delete(doc, "ProtocolFeaturesSupported")
+	}
 	if s, ok := b.systems[key]; ok {
 		s.advance(now, b.opts.PowerOnDuration)
 		doc["PowerState"] = s.reported(b.opts.QuirkReportOffEarly)
