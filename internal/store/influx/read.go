@@ -1,0 +1,334 @@
+package influx
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/influxdata/influxdb-client-go/v2/api/query"
+
+	"github.com/ecometer/ecometer/internal/store"
+	"github.com/ecometer/ecometer/models/sample"
+)
+
+// Bounds used when a query leaves a time open: Flux needs an explicit range,
+// and samples stamped in the future (a skewed device clock) must still be seen.
+var (
+	openStart = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	openStop  = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// Latest returns the newest sample of every matching series, ordered by
+// series. The newest sample holds the fields written at the series' newest
+// time.
+func (s *Store) Latest(ctx context.Context, q store.Query) ([]sample.Sample, error) {
+	if q.Measurement == "" {
+		return nil, fmt.Errorf("influxdb %s: latest: empty measurement", s.url)
+	}
+	flux := source(s.bucket, q, time.Time{}, time.Time{}, nil, false) + `
+  |> last()
+  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")`
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+
+	// last() is per field: when the newest point of a series lacks a field,
+	// that field's last value is older and comes as a separate, older row.
+	newest := map[string]sample.Sample{}
+	err := s.run(ctx, "latest", flux, func(r *query.FluxRecord) error {
+		smp, err := toSample(q.Measurement, r)
+		if err != nil {
+			return err
+		}
+		k := smp.Key()
+		if old, ok := newest[k]; !ok || smp.Time.After(old.Time) {
+			newest[k] = smp
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sample.Sample, 0, len(newest))
+	for _, smp := range newest {
+		out = append(out, smp)
+	}
+	slices.SortFunc(out, func(a, b sample.Sample) int { return compareSeries(a.Series, b.Series) })
+	return out, nil
+}
+
+// Range streams the samples of q's range to fn as they arrive, series by
+// series in InfluxDB's series key order (see compareSeries), each series in
+// time order. fn's error stops the
+// query and is returned as is.
+func (s *Store) Range(ctx context.Context, q store.Query, fn func(sample.Sample) error) error {
+	if q.Measurement == "" {
+		return fmt.Errorf("influxdb %s: range: empty measurement", s.url)
+	}
+	flux := source(s.bucket, q, q.From, q.To, nil, false) + `
+  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
+  |> sort(columns: ["_time"])`
+	return s.run(ctx, "range", flux, func(r *query.FluxRecord) error {
+		if !q.To.IsZero() && !r.Time().Before(q.To) {
+			return nil // 1.8's range includes its stop
+		}
+		smp, err := toSample(q.Measurement, r)
+		if err != nil {
+			return err
+		}
+		if err := fn(smp); err != nil {
+			return callbackError{err}
+		}
+		return nil
+	})
+}
+
+// Hourly returns, per power meter and clock hour (UTC), the count and mean of
+// power_w and the count, first and last of energy_kwh with their times, all
+// computed by InfluxDB; ordered by series, then hour.
+//
+// On InfluxDB 1.8, window() dominates the cost (≈ 10 µs per value). One
+// range per hour instead of window() was measured too: ten times faster at
+// 300 samples per meter-hour, slower at 30, and it costs ≈ 1 ms per meter
+// and hour even without data, so window() stays: its cost follows the data.
+func (s *Store) Hourly(ctx context.Context, q store.Query) ([]store.Hourly, error) {
+	q.Measurement = sample.Power
+	// With To on a whole hour, a row for the hour starting at To (1.8's
+	// range includes its stop) is dropped below; otherwise Flux must exclude
+	// To.
+	hourAligned := q.To.IsZero() || q.To.Equal(q.To.Truncate(time.Hour))
+	flux := `data = ` + source(s.bucket, q, q.From, q.To, []string{"power_w", "energy_kwh"}, !hourAligned) + `
+  |> window(every: 1h)
+power = data |> filter(fn: (r) => r._field == "power_w")
+energy = data |> filter(fn: (r) => r._field == "energy_kwh")
+data |> count() |> yield(name: "count")
+power |> mean() |> yield(name: "mean")
+energy |> first() |> yield(name: "first")
+energy |> last() |> yield(name: "last")`
+
+	type key struct {
+		series string
+		hour   time.Time
+	}
+	rows := map[key]*store.Hourly{}
+	err := s.run(ctx, "hourly", flux, func(r *query.FluxRecord) error {
+		series := toSeries(sample.Power, r)
+		// Windows are clipped to the query range, so the first one may
+		// start after the hour does.
+		hour := r.Start().UTC().Truncate(time.Hour)
+		if !q.To.IsZero() && !hour.Before(q.To) {
+			return nil
+		}
+		k := key{series.Key(), hour}
+		h := rows[k]
+		if h == nil {
+			h = &store.Hourly{Series: series, Hour: hour}
+			rows[k] = h
+		}
+		switch r.Result() {
+		case "count":
+			n, ok := r.Value().(int64)
+			if !ok {
+				return fmt.Errorf("count of %s is %T", r.Field(), r.Value())
+			}
+			if r.Field() == "power_w" {
+				h.PowerSamples = int(n)
+			} else {
+				h.CounterSamples = int(n)
+			}
+		case "mean":
+			h.PowerMeanW, _ = r.Value().(float64)
+		case "first":
+			h.CounterFirstKWh, _ = r.Value().(float64)
+			h.CounterFirstAt = r.Time().UTC()
+		case "last":
+			h.CounterLastKWh, _ = r.Value().(float64)
+			h.CounterLastAt = r.Time().UTC()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Hourly, 0, len(rows))
+	for _, h := range rows {
+		out = append(out, *h)
+	}
+	slices.SortFunc(out, func(a, b store.Hourly) int {
+		return cmp.Or(compareSeries(a.Series, b.Series), a.Hour.Compare(b.Hour))
+	})
+	return out, nil
+}
+
+// callbackError marks an error returned by a Range callback, so it is passed
+// through without InfluxDB context.
+type callbackError struct{ err error }
+
+func (e callbackError) Error() string { return e.err.Error() }
+
+// run executes a Flux query and calls fn for every record of every table, as
+// they stream in.
+func (s *Store) run(ctx context.Context, op, flux string, fn func(*query.FluxRecord) error) error {
+	res, err := s.query.Query(ctx, flux)
+	if err != nil {
+		return fmt.Errorf("influxdb %s: %s: %w", s.url, op, httpError(err))
+	}
+	defer res.Close()
+	for res.Next() {
+		if err := fn(res.Record()); err != nil {
+			if cb, ok := err.(callbackError); ok {
+				return cb.err
+			}
+			return fmt.Errorf("influxdb %s: %s: %w", s.url, op, err)
+		}
+	}
+	if err := res.Err(); err != nil {
+		if ctxErr := context.Cause(ctx); ctxErr != nil && !errors.Is(err, ctxErr) {
+			err = fmt.Errorf("%w (%v)", ctxErr, err)
+		}
+		return fmt.Errorf("influxdb %s: %s: %w", s.url, op, err)
+	}
+	return nil
+}
+
+// source is the start of every query: bucket, time range (open ends replaced
+// by wide bounds), q's measurement and series, and the given fields if any.
+//
+// InfluxDB 1.8 treats range's stop as inclusive, 2.x as exclusive. With
+// exclusive set, an explicit filter on _time makes the range [from, to) on
+// both; it comes last, so that the range and tag filter still go down to
+// storage, but it does keep 1.8 from using its sorted pivot and 2.x from
+// pushing aggregates down, so callers that can drop rows at to themselves
+// leave it off.
+func source(bucket string, q store.Query, from, to time.Time, fields []string, exclusive bool) string {
+	if from.IsZero() {
+		from = openStart
+	}
+	if to.IsZero() {
+		to = openStop
+	}
+	var b strings.Builder
+	b.WriteString("from(bucket: " + fluxString(bucket) + ")\n")
+	b.WriteString("  |> range(start: " + fluxTime(from) + ", stop: " + fluxTime(to) + ")\n")
+	b.WriteString("  |> filter(fn: (r) => r._measurement == " + fluxString(q.Measurement))
+	for _, c := range [...]struct{ tag, v string }{{"site", q.Site}, {"device", q.Device}, {"meter", q.Meter}} {
+		if c.v != "" {
+			b.WriteString(" and r." + c.tag + " == " + fluxString(c.v))
+		}
+	}
+	for i, f := range fields {
+		if i == 0 {
+			b.WriteString(" and (")
+		} else {
+			b.WriteString(" or ")
+		}
+		b.WriteString("r._field == " + fluxString(f))
+		if i == len(fields)-1 {
+			b.WriteString(")")
+		}
+	}
+	b.WriteString(")")
+	if exclusive {
+		b.WriteString("\n  |> filter(fn: (r) => r._time < " + fluxTime(to) + ")")
+	}
+	return b.String()
+}
+
+// fluxTime formats t as a Flux time literal.
+func fluxTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// fluxString quotes v as a Flux string literal. Quotes, backslashes and
+// control characters are escaped, and so is every "$": "${" would start an
+// interpolation. \x escapes are used where Flux has no named escape; they
+// are understood by every Flux version since InfluxDB 1.8.
+func fluxString(v string) string {
+	b := make([]byte, 0, len(v)+2)
+	b = append(b, '"')
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '$' || c < 0x20 || c == 0x7f:
+			b = append(b, `\x`...)
+			b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(append(b, '"'))
+}
+
+// toSeries reads the tags of a record.
+func toSeries(measurement string, r *query.FluxRecord) sample.Series {
+	tag := func(k string) string { v, _ := r.ValueByKey(k).(string); return v }
+	return sample.Series{
+		Measurement: measurement,
+		Site:        tag("site"), Room: tag("room"), Rack: tag("rack"), Device: tag("device"),
+		Class: tag("class"), Meter: tag("meter"), Source: tag("source"),
+	}
+}
+
+// toSample turns a pivoted record (one column per field) into a sample with
+// its fields in schema order.
+func toSample(measurement string, r *query.FluxRecord) (sample.Sample, error) {
+	smp := sample.Sample{Series: toSeries(measurement, r), Time: r.Time().UTC()}
+	kinds := sample.Schema[measurement]
+	for _, name := range sample.FieldNames(measurement) {
+		v := r.ValueByKey(name)
+		if v == nil {
+			continue
+		}
+		f := sample.Field{Name: name, Kind: kinds[name]}
+		var ok bool
+		switch f.Kind {
+		case sample.Text:
+			f.Text, ok = v.(string)
+		case sample.Bool:
+			var bv bool
+			if bv, ok = v.(bool); ok && bv {
+				f.Num = 1
+			}
+		default:
+			switch n := v.(type) {
+			case float64:
+				f.Num, ok = n, true
+			case int64: // written by another client as an integer
+				f.Num, ok = float64(n), true
+			case uint64:
+				f.Num, ok = float64(n), true
+			}
+		}
+		if !ok {
+			return smp, fmt.Errorf("series %s, %s: field %s has type %T, want %s", smp.Key(), smp.Time.Format(time.RFC3339Nano), name, v, kindName(f.Kind))
+		}
+		smp.Fields = append(smp.Fields, f)
+	}
+	return smp, nil
+}
+
+func kindName(k sample.Kind) string {
+	switch k {
+	case sample.Bool:
+		return "bool"
+	case sample.Text:
+		return "string"
+	}
+	return "float"
+}
+
+// compareSeries orders series by measurement, then tag values in the order of
+// the tag keys (class, device, meter, rack, room, site, source). That is
+// InfluxDB's series key order, in which Range streams, except for tag values
+// holding characters that sort below ',' (space, '!', '"', …).
+func compareSeries(a, b sample.Series) int {
+	return cmp.Or(
+		cmp.Compare(a.Measurement, b.Measurement),
+		cmp.Compare(a.Class, b.Class), cmp.Compare(a.Device, b.Device),
+		cmp.Compare(a.Meter, b.Meter), cmp.Compare(a.Rack, b.Rack),
+		cmp.Compare(a.Room, b.Room), cmp.Compare(a.Site, b.Site),
+		cmp.Compare(a.Source, b.Source),
+	)
+}
