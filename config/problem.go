@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -102,4 +103,26 @@ func levenshtein(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// Merge combines the results of several checks (Load, CheckProfiles…) into
+// one sorted Problems, or nil when all are nil. An error that is not Problems
+// (a file that cannot be read) is returned as it is.
+func Merge(errs ...error) error {
+	var all Problems
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		var ps Problems
+		if !errors.As(err, &ps) {
+			return err
+		}
+		all = append(all, ps...)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	all.sort()
+	return all
 }

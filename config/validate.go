@@ -522,3 +522,35 @@ func (v *validator) secrets(rv reflect.Value, path string) {
 		}
 	}
 }
+
+// CheckProfiles reports every SNMP device whose profile is not among known
+// (the names of the built-in and user profiles, which live in
+// collectors/snmp, not here), with the closest known name.
+func (c *Config) CheckProfiles(known []string) error {
+	v := &validator{c: c}
+	for i, d := range c.Devices {
+		if d.Protocol != ProtocolSNMP || d.Profile == "" || contains(known, d.Profile) {
+			continue
+		}
+		msg := fmt.Sprintf("unknown SNMP profile %q", d.Profile)
+		if s := suggest(d.Profile, known); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		} else {
+			msg += " (see `ecometer probe` for detection, or leave it empty to detect)"
+		}
+		v.add(fmt.Sprintf("devices[%d].profile", i), "%s", msg)
+	}
+	if len(v.problems) == 0 {
+		return nil
+	}
+	return v.problems
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -61,7 +61,7 @@ type validateOptions struct {
 
 // runValidate prints the problems to Out, as they are the command's result.
 func runValidate(opts validateOptions, s streams) error {
-	cfg, err := config.Load(opts.File)
+	cfg, err := loadAndCheck(opts.File)
 	if err != nil {
 		return configError(opts.File, err, s.Out)
 	}
@@ -78,7 +78,7 @@ type showOptions struct {
 // runShow prints the problems of an invalid config to ErrOut, keeping Out
 // for the config itself.
 func runShow(opts showOptions, s streams) error {
-	cfg, err := config.Load(opts.File)
+	cfg, err := loadAndCheck(opts.File)
 	if err != nil {
 		return configError(opts.File, err, s.ErrOut)
 	}
