@@ -68,8 +68,14 @@ func newRootCommand(stdout, stderr io.Writer) *cli.Command {
 		ErrWriter:   stderr,
 		HideVersion: true, // `ecometer version` says more than --version could
 		Commands: []*cli.Command{
+			newBenchCommand(),
 			newConfigCommand(),
+			newCO2Command(),
 			newDemoCommand(),
+			newGridCommand(),
+			newInventoryCommand(),
+			newProbeCommand(),
+			newSimulateCommand(),
 			newVersionCommand(),
 		},
 		// run decides the exit code; the default handler would call os.Exit.

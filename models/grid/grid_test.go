@@ -332,3 +332,15 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestLineCounterMatchesLineCol(t *testing.T) {
+	data := []byte("{\n  \"a\": 1,\n\n  \"records\": [{\"x\": 1}, {\"y\": 2}\n]}")
+	var c lineCounter
+	for off := int64(0); off <= int64(len(data)); off++ {
+		l1, c1 := lineCol(data, off)
+		l2, c2 := c.at(data, off)
+		if l1 != l2 || c1 != c2 {
+			t.Fatalf("offset %d: lineCounter %d:%d, lineCol %d:%d", off, l2, c2, l1, c1)
+		}
+	}
+}

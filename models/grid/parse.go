@@ -445,6 +445,10 @@ func (p *parser) readRecords(dec *json.Decoder, data []byte, jerr func(int64, st
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
 		return jerr(dec.InputOffset(), "records", errors.New("not an array"))
 	}
+	// Records come in increasing offsets: track line and column forward
+	// instead of rescanning from the start (a one-line export of 100k
+	// records would be quadratic).
+	var pos lineCounter
 	for n := 1; dec.More(); n++ {
 		off := dec.InputOffset()
 		for off < int64(len(data)) && strings.IndexByte(" \t\r\n,", data[off]) >= 0 {
@@ -458,7 +462,7 @@ func (p *parser) readRecords(dec *json.Decoder, data []byte, jerr func(int64, st
 			}
 			return jerr(off, fmt.Sprintf("record %d", n), err)
 		}
-		rline, rcol := lineCol(data, off)
+		rline, rcol := pos.at(data, off)
 		cells := make(map[string]cell, len(rec))
 		names := make([]string, 0, len(rec))
 		for k, raw := range rec {
@@ -526,6 +530,29 @@ func syntaxErr(data []byte, jerr func(int64, string, error) error, err error) er
 		return jerr(off, "", se)
 	}
 	return jerr(0, "", err)
+}
+
+// lineCounter turns increasing byte offsets into 1-based lines and columns
+// in time linear in the data.
+type lineCounter struct {
+	off       int64 // offset scanned so far
+	line      int   // 0-based count of newlines before off
+	lineStart int64 // offset of the first byte of the current line
+}
+
+func (c *lineCounter) at(data []byte, off int64) (int, int) {
+	off = min(max(off, 0), int64(len(data)))
+	if off < c.off {
+		return lineCol(data, off)
+	}
+	for i := c.off; i < off; i++ {
+		if data[i] == '\n' {
+			c.line++
+			c.lineStart = i + 1
+		}
+	}
+	c.off = off
+	return c.line + 1, int(off-c.lineStart) + 1
 }
 
 // lineCol turns a byte offset into a 1-based line and column.

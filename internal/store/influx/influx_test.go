@@ -39,6 +39,9 @@ func TestInflux(t *testing.T) {
 	t.Run("Conformance", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
 	})
+	t.Run("GridConformance", func(t *testing.T) {
+		storetest.RunGrid(t, func(t *testing.T) store.GridStore { return open(t) })
+	})
 	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, open(t)) })
 	t.Run("HourlyBounds", func(t *testing.T) { testHourlyBounds(t, open(t)) })
 	t.Run("Overwrite", func(t *testing.T) { testOverwrite(t, open(t)) })

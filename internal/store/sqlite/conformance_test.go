@@ -10,3 +10,7 @@ import (
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openTest(t, Options{}) })
 }
+
+func TestGridConformance(t *testing.T) {
+	storetest.RunGrid(t, func(t *testing.T) store.GridStore { return openTest(t, Options{}) })
+}

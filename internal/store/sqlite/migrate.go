@@ -72,6 +72,27 @@ var migrations = []string{
 		counter_last_ts   INTEGER,
 		PRIMARY KEY (series_id, hour_ts)
 	) WITHOUT ROWID;`,
+
+	// 3: hourly grid carbon intensity per price area (see WriteGrid).
+	`CREATE TABLE grid_hourly (
+		area      TEXT    NOT NULL,
+		hour_ts   INTEGER NOT NULL, -- unix nanoseconds, start of the UTC hour
+		g_per_kwh REAL    NOT NULL,
+		intervals INTEGER NOT NULL,
+		dataset   TEXT    NOT NULL,
+		PRIMARY KEY (area, hour_ts)
+	) WITHOUT ROWID;`,
+
+	// 4: the asset inventory for embodied emissions (see WriteAssets).
+	`CREATE TABLE inventory (
+		asset_id       TEXT PRIMARY KEY,
+		class          TEXT NOT NULL,
+		model          TEXT NOT NULL,
+		in_service     TEXT NOT NULL, -- 2006-01-02
+		lifetime_years REAL NOT NULL,
+		footprint_kg   REAL,          -- NULL: the class default applies
+		imported_at    TEXT NOT NULL
+	);`,
 }
 
 // SchemaTooNewError is returned by Open for a database written by a newer

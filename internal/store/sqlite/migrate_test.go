@@ -125,3 +125,17 @@ func TestSchemaMatchesSample(t *testing.T) {
 		equal(t, m+" columns", got, want)
 	}
 }
+
+// A relative path is relative to the working directory (the driver's URI
+// needs it made absolute).
+func TestOpenRelativePath(t *testing.T) {
+	t.Chdir(t.TempDir())
+	s, err := Open(context.Background(), Options{Path: "data"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := os.Stat(filepath.Join("data", FileName)); err != nil {
+		t.Fatal(err)
+	}
+}

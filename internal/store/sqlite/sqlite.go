@@ -76,7 +76,13 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.RawRetention < 0 {
 		return nil, fmt.Errorf("sqlite %s: open: negative raw retention %v", opts.Path, opts.RawRetention)
 	}
-	file := filepath.Join(opts.Path, FileName)
+	// The driver's file: URI needs an absolute path (a relative one would be
+	// taken from the root).
+	abs, err := filepath.Abs(opts.Path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite %s: open: %w", opts.Path, err)
+	}
+	file := filepath.Join(abs, FileName)
 	s := &Store{
 		path:      file,
 		retention: opts.RawRetention,
