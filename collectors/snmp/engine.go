@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gosnmp/gosnmp"
 )
@@ -51,7 +52,18 @@ type plan struct {
 	metrics []*Metric
 	scalars []string // always starts with sysUpTime: the reachability check
 	columns []string
+
+	// labels caches the varbinds of label lookups past their first step
+	// (PoE port → entPhysicalIndex → ifName: two GETs per poll otherwise).
+	// Names change rarely: the cache is dropped after labelTTL, and a row
+	// not seen before is looked up at once.
+	labels   map[string]gosnmp.SnmpPDU
+	labelsAt time.Time
+	now      func() time.Time // default time.Now
 }
+
+// labelTTL is how long cached label lookups are reused.
+const labelTTL = time.Hour
 
 func newPlan(p *Profile, reg *Registry) *plan {
 	pl := &plan{profile: p}
@@ -171,9 +183,17 @@ func (s *snapshot) addColumns(columns []string, vars []gosnmp.SnmpPDU) {
 // readLabels follows label chains past their first step with batched GETs,
 // one round trip per step.
 func (pl *plan) readLabels(ctx context.Context, t Transport, s *snapshot) error {
+	now := time.Now
+	if pl.now != nil {
+		now = pl.now
+	}
+	if at := now(); pl.labels == nil || at.Sub(pl.labelsAt) >= labelTTL || at.Before(pl.labelsAt) {
+		pl.labels, pl.labelsAt = map[string]gosnmp.SnmpPDU{}, at
+	}
 	for step := 1; ; step++ {
 		want := map[string]bool{}
 		var oids []string
+		hits := 0
 		for _, m := range pl.metrics {
 			if len(m.Label) <= step {
 				continue
@@ -188,14 +208,23 @@ func (pl *plan) readLabels(ctx context.Context, t Transport, s *snapshot) error 
 					continue
 				}
 				o := normOID(m.Label[step].Column) + "." + next + m.Label[step].Suffix
-				if _, have := s.extra[o]; !have && !want[o] {
-					want[o] = true
-					oids = append(oids, o)
+				if _, have := s.extra[o]; have || want[o] {
+					continue
 				}
+				if v, ok := pl.labels[o]; ok {
+					s.extra[o] = v
+					hits++
+					continue
+				}
+				want[o] = true
+				oids = append(oids, o)
 			}
 		}
 		if len(oids) == 0 {
-			return nil
+			if hits == 0 {
+				return nil
+			}
+			continue // all from the cache; the next step may need a lookup
 		}
 		got, err := t.Get(ctx, oids)
 		if err != nil {
@@ -204,6 +233,7 @@ func (pl *plan) readLabels(ctx context.Context, t Transport, s *snapshot) error 
 		for i, v := range got {
 			if i < len(oids) {
 				s.extra[oids[i]] = v
+				pl.labels[oids[i]] = v
 			}
 		}
 	}
@@ -312,6 +342,10 @@ func (pl *plan) reading(m *Metric, v gosnmp.SnmpPDU, oid, meter string, digits, 
 		if !errors.Is(err, errAbsent) {
 			log.Debug("snmp: value skipped", "profile", pl.profile.Name, "oid", oid, "err", err)
 		}
+		return Reading{}, false
+	}
+	if m.AbsentBelow != nil && raw < *m.AbsentBelow {
+		// The MIB's "not available" sentinel: absent, never a value.
 		return Reading{}, false
 	}
 	r := Reading{Measurement: m.Measurement, Meter: meter, Field: m.Field, Unit: m.Unit, Raw: raw,

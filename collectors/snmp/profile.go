@@ -77,6 +77,10 @@ type Metric struct {
 	// TrueWhen makes a bool field (on_battery): true when the raw value is
 	// in the set, false otherwise.
 	TrueWhen []int64 `yaml:"true_when"`
+	// AbsentBelow makes raw values below it absent (no field), for MIBs
+	// whose DESCRIPTION says a negative value means "not available"
+	// (Sentry3/Sentry4 -1, APC rPDU2 -1 on models without the feature).
+	AbsentBelow *float64 `yaml:"absent_below"`
 
 	line int // line in the profile file
 }
@@ -420,6 +424,9 @@ func (m *Metric) validate() []string {
 		} else if c.Arc < 1 || c.Arc > 16 {
 			add("chain.arc %d: want 1…16", c.Arc)
 		}
+	}
+	if m.AbsentBelow != nil && m.Field == "on_battery" {
+		add("absent_below applies to numeric fields only")
 	}
 	if m.Field == "on_battery" {
 		if len(m.TrueWhen) == 0 {

@@ -14,7 +14,7 @@ func TestEmbeddedProfilesLoad(t *testing.T) {
 	}
 	want := []string{"apc-rpdu", "apc-rpdu2", "apc-ups", "cisco-entity-sensor", "cisco-power-ethernet-ext",
 		"cisco-switch", "cyberpower", "eaton-epdu", "eaton-xups", "entity-sensor", "power-ethernet",
-		"raritan-pdu2", "sentry4", "ups-mib", "vertiv-geist"}
+		"raritan-pdu2", "sentry3", "sentry4", "ups-mib", "vertiv-geist"}
 	var got []string
 	for _, p := range reg.Profiles() {
 		got = append(got, p.Name)

@@ -66,7 +66,8 @@ type Conn struct {
 	Timeout   time.Duration // per request, default 2s
 	Retries   int           // default 1
 	// MaxRepetitions for GETBULK (default 10). Halved and remembered for
-	// the device when a bulk request times out or is tooBig.
+	// the device when a bulk request times out or is tooBig, and doubled
+	// back (never above this value) after walks without trouble.
 	MaxRepetitions uint32
 }
 
@@ -188,17 +189,51 @@ func Dial(c Conn) (Transport, error) {
 	if err := g.Connect(); err != nil {
 		return nil, fmt.Errorf("snmp %s: connect: %w", c.Addr, err)
 	}
-	return &gosnmpTransport{g: g, host: c.Addr, reps: c.MaxRepetitions, noBulk: c.Version == V1}, nil
+	return &gosnmpTransport{g: g, host: c.Addr, reps: c.MaxRepetitions, maxReps: c.MaxRepetitions,
+		noBulk: c.Version == V1, v1: c.Version == V1}, nil
 }
+
+// Recovery of a reduced max-repetitions: a timeout or tooBig may have been
+// a passing fault (a busy agent, a lost packet), so after recoverAfter walks
+// in a row without trouble the value is doubled again, up to the configured
+// one; a device that fell back to GETNEXT tries GETBULK again (from one
+// repetition) after bulkRetryAfter such walks. A new failure halves it
+// again and restarts the count.
+const (
+	recoverAfter   = 8
+	bulkRetryAfter = 32
+)
 
 // gosnmpTransport is the real Transport. It remembers per device what the
 // agent coped with: the max-repetitions that worked, and whether GETBULK
 // works at all.
 type gosnmpTransport struct {
-	g      *gosnmp.GoSNMP
-	host   string
-	reps   uint32
-	noBulk bool
+	g       *gosnmp.GoSNMP
+	host    string
+	reps    uint32 // max-repetitions in use
+	maxReps uint32 // configured max-repetitions (the recovery cap)
+	noBulk  bool   // GETNEXT walks
+	v1      bool   // SNMPv1: GETNEXT for good
+	reduced bool   // the current walk had to reduce reps or fall back
+	okWalks int    // walks in a row without a reduction, at reduced settings
+}
+
+// settle is called after each successful walk: it counts walks without
+// trouble and steps reps back up towards the configured value.
+func (t *gosnmpTransport) settle() {
+	reduced := t.reduced
+	t.reduced = false
+	if reduced || t.v1 || (!t.noBulk && t.reps >= t.maxReps) {
+		t.okWalks = 0
+		return
+	}
+	t.okWalks++
+	switch {
+	case t.noBulk && t.okWalks >= bulkRetryAfter:
+		t.noBulk, t.reps, t.okWalks = false, 1, 0
+	case !t.noBulk && t.okWalks >= recoverAfter:
+		t.reps, t.okWalks = min(t.reps*2, t.maxReps), 0
+	}
 }
 
 func (t *gosnmpTransport) Close() error {
@@ -309,14 +344,17 @@ func (t *gosnmpTransport) Next(ctx context.Context, oids []string) ([]gosnmp.Snm
 func (t *gosnmpTransport) Walk(ctx context.Context, roots []string) ([]gosnmp.SnmpPDU, error) {
 	t.bind(ctx)
 	var out []gosnmp.SnmpPDU
+	t.reduced = false
 	for start := 0; start < len(roots); start += t.maxOids() {
 		batch := roots[start:min(start+t.maxOids(), len(roots))]
 		var err error
 		out, err = t.walkBatch(ctx, batch, out)
 		if err != nil {
+			t.reduced, t.okWalks = false, 0
 			return out, err
 		}
 	}
+	t.settle()
 	return out, nil
 }
 
@@ -348,6 +386,7 @@ func (t *gosnmpTransport) walkBatch(ctx context.Context, roots []string, out []g
 				} else {
 					t.noBulk = true
 				}
+				t.reduced = true
 				continue
 			}
 			return out, fmt.Errorf("snmp %s: walk %s: %w", t.host, cursors[0], classify(err))
@@ -359,7 +398,7 @@ func (t *gosnmpTransport) walkBatch(ctx context.Context, roots []string, out []g
 		}
 		if res.Error != gosnmp.NoError {
 			if !t.noBulk && res.Error == gosnmp.GenErr {
-				t.noBulk = true
+				t.noBulk, t.reduced = true, true
 				continue
 			}
 			return out, fmt.Errorf("snmp %s: walk %s: agent error %v", t.host, cursors[0], res.Error)
