@@ -349,10 +349,7 @@ func (a *accounting) month(ctx context.Context, site config.Site, from, to time.
 			return siteMonth{}, fmt.Errorf("co2 %s: meter %s has samples from more than one source (%s); cannot tell which to count",
 				site.Name, ref, h.Series.Source)
 		}
-		perMeter[ref] = append(rs, energy.HourlyAggregate{Meter: ref, Hour: h.Hour,
-			PowerSamples: h.PowerSamples, PowerMeanW: h.PowerMeanW, CounterSamples: h.CounterSamples,
-			CounterFirstKWh: h.CounterFirstKWh, CounterLastKWh: h.CounterLastKWh,
-			CounterFirstAt: h.CounterFirstAt, CounterLastAt: h.CounterLastAt})
+		perMeter[ref] = append(rs, hourlyAggregate(ref, h))
 	}
 	// Hourly energy per level.
 	byLevel := map[topology.Level]map[time.Time]units.KWh{topology.IT: {}, topology.Facility: {}}
@@ -449,6 +446,14 @@ func (a *accounting) month(ctx context.Context, site config.Site, from, to time.
 	}
 	r.Location.FallbackSharePct = 100 * loc.FallbackShare()
 	return siteMonth{json: r, emissions: loc.Emissions, energy: loc.Energy}, nil
+}
+
+// hourlyAggregate converts a store row for the energy model.
+func hourlyAggregate(ref energy.MeterRef, h store.Hourly) energy.HourlyAggregate {
+	return energy.HourlyAggregate{Meter: ref, Hour: h.Hour,
+		PowerSamples: h.PowerSamples, PowerMeanW: h.PowerMeanW, CounterSamples: h.CounterSamples,
+		CounterFirstKWh: h.CounterFirstKWh, CounterLastKWh: h.CounterLastKWh,
+		CounterFirstAt: h.CounterFirstAt, CounterLastAt: h.CounterLastAt}
 }
 
 func sumKWh(m map[time.Time]units.KWh) units.KWh {

@@ -4,118 +4,309 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"sort"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/ecometer/ecometer/collectors"
+	"github.com/ecometer/ecometer/collectors/snmp"
 	"github.com/ecometer/ecometer/config"
 	"github.com/ecometer/ecometer/examples"
+	simsnmp "github.com/ecometer/ecometer/internal/sim/snmp"
+	"github.com/ecometer/ecometer/internal/store"
+	"github.com/ecometer/ecometer/internal/store/sqlite"
+	"github.com/ecometer/ecometer/models/energy"
+	"github.com/ecometer/ecometer/models/topology"
+	"github.com/ecometer/ecometer/models/units"
 )
 
-// demoConfigName is how the embedded example is named in messages.
-const demoConfigName = "examples/site.yaml (embedded)"
+// demoConfigName is how the embedded demo site is named in messages.
+const demoConfigName = "examples/demo/site.yaml (embedded)"
 
 func newDemoCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "demo",
-		Usage:     "show ecometer on the built-in example site, no devices needed",
-		UsageText: "ecometer demo",
-		Description: "Loads the example configuration built into the binary (examples/site.yaml),\n" +
-			"summarises the site, its devices and where samples would be stored, and\n" +
-			"prints the effective configuration.\n\n" +
-			"Example:\n   ecometer demo",
+		Usage:     "run ecometer end to end on a simulated site, no devices or servers needed",
+		UsageText: "ecometer demo [--hours N] [--data-dir DIR]",
+		Description: "Starts ecometer's SNMP simulator on 127.0.0.1 with a UPS feeding two rack PDUs\n" +
+			"(examples/demo), polls them over real SNMP for every slot of a simulated day\n" +
+			"(yesterday, Danish time, at each device class's poll interval), stores the\n" +
+			"samples in the embedded SQLite store, then derives energy per meter, the site's\n" +
+			"total without double counting (the PDUs are fed by the UPS), and location-based\n" +
+			"CO2e. Without imported grid data the hours fall back to the demo's annual factor,\n" +
+			"and the output says so.\n\n" +
+			"The data goes to a temporary directory that is removed afterwards, unless\n" +
+			"--data-dir names one to keep (then try `ecometer co2` on it).\n\n" +
+			"Examples:\n   ecometer demo\n   ecometer demo --hours 6 --data-dir ./demo-data",
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "hours", Value: 24, Usage: "simulated `HOURS` of collection (1 to 744)"},
+			&cli.StringFlag{Name: "data-dir", Usage: "keep the embedded store in `DIR` (default: a temporary directory)"},
+		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			return runDemo(ctx, demoOptions{Config: examples.SiteYAML}, streamsOf(cmd))
+			if cmd.Args().Present() {
+				return usageErrorf("demo: unexpected argument %q (usage: %s)", cmd.Args().First(), cmd.UsageText)
+			}
+			return runDemo(ctx, demoOptions{Config: examples.DemoYAML, Recordings: examples.Demo,
+				Hours: int(cmd.Int("hours")), DataDir: cmd.String("data-dir"), Now: time.Now}, streamsOf(cmd))
 		},
 	}
 }
 
 type demoOptions struct {
-	// Config is the YAML to run on; the command passes the embedded example.
-	Config []byte
+	Config     []byte // the site to simulate
+	Recordings fs.FS  // demo/*.snmprec, one per device, named after it
+	Hours      int
+	DataDir    string           // "" = a temporary directory, removed at the end
+	Now        func() time.Time // the day before Now is simulated
 }
 
-// runDemo runs the demo in steps, so that a simulated collection run can
-// be added between the summary and the configuration.
-func runDemo(_ context.Context, opts demoOptions, s streams) error {
+// runDemo simulates the site, collects, stores and reports.
+func runDemo(ctx context.Context, opts demoOptions, s streams) error {
+	if opts.Hours < 1 || opts.Hours > 744 {
+		return usageErrorf("demo: --hours must be 1 to 744, got %d", opts.Hours)
+	}
 	cfg, err := config.Parse(demoConfigName, opts.Config)
+	if err == nil {
+		err = checkProfiles(cfg, nil)
+	}
 	if err != nil {
-		// The example is embedded and tested, so this is a build defect.
+		// The demo site is embedded and tested: this is a build defect.
 		return fmt.Errorf("demo: %s is invalid:\n%w", demoConfigName, err)
 	}
-	if err := writeDemoSummary(s.Out, summarize(cfg)); err != nil {
+	site := cfg.Sites[0]
+	loc, err := site.Location()
+	if err != nil {
 		return err
 	}
-	if _, err := fmt.Fprintf(s.Out, "\nEffective configuration (ecometer config show):\n\n"); err != nil {
+	y, m, d := opts.Now().In(loc).AddDate(0, 0, -1).Date()
+	from := time.Date(y, m, d, 0, 0, 0, 0, loc).UTC()
+	to := from.Add(time.Duration(opts.Hours) * time.Hour)
+
+	dir := opts.DataDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "ecometer-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	st, err := sqlite.Open(ctx, sqlite.Options{Path: dir, RawRetention: 400 * 24 * time.Hour})
+	if err != nil {
 		return err
 	}
-	return cfg.WriteYAML(s.Out)
+	defer st.Close()
+
+	// The simulator's clock is the simulated poll time, so its power values
+	// move through the simulated day.
+	var clock atomic.Int64
+	clock.Store(from.UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	agent, jobs, err := startDemoSite(ctx, cfg, opts.Recordings, now)
+	if err != nil {
+		return err
+	}
+	defer agent.Close()
+
+	fmt.Fprintf(s.Out, "ecometer demo: site %s (%s), %d devices on the SNMP simulator at %s\n",
+		site.Name, site.PriceArea, len(jobs), agent.Addr())
+	fmt.Fprintf(s.Out, "Collecting %s to %s (%d h simulated, Danish time) into embedded SQLite in %s\n",
+		from.In(loc).Format("2006-01-02 15:04"), to.In(loc).Format("2006-01-02 15:04 MST"), opts.Hours, dir)
+
+	log := slog.New(slog.NewTextHandler(s.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	runner, err := collectors.NewRunner(st, collectors.RunnerOptions{Logger: log, Now: now})
+	if err != nil {
+		return err
+	}
+	polls, began := 0, time.Now()
+	progress := progressTo(s.ErrOut)
+	for _, j := range jobs {
+		for at := from; at.Before(to); at = at.Add(j.Interval) {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			clock.Store(at.UnixNano())
+			runner.Poll(ctx, j, at)
+			polls++
+		}
+		fmt.Fprintf(progress, "\r  %-10s polled %d times  ", j.Target.Device, int(to.Sub(from)/j.Interval))
+	}
+	fmt.Fprintf(progress, "\r%60s\r", "")
+	for _, j := range jobs {
+		j.Collector.Close()
+	}
+	took := time.Since(began)
+	fmt.Fprintf(s.Out, "%d polls over real SNMP in %s (%.0f polls/s)\n\n", polls, took.Round(time.Millisecond), float64(polls)/took.Seconds())
+
+	energies, err := writeDemoMeters(ctx, s.Out, st, cfg, from, to)
+	if err != nil {
+		return err
+	}
+	acc, err := newAccounting(cfg, st)
+	if err != nil {
+		return err
+	}
+	balances, err := acc.chain.Balances(energies)
+	if err != nil {
+		return err
+	}
+	res, err := acc.month(ctx, site, from, to)
+	if err != nil {
+		return err
+	}
+	if err := writeDemoSite(s.Out, res.json, balances); err != nil {
+		return err
+	}
+	if opts.DataDir != "" {
+		fmt.Fprintf(s.Out, "\nThe samples stay in the embedded store in %s.\n", dir)
+	}
+	return nil
 }
 
-// demoSummary is what the demo says about a configuration.
-type demoSummary struct {
-	Source    string
-	Sites     []config.Site
-	Classes   []classCount
-	Protected []string
-	Storage   string
-}
-
-type classCount struct {
-	Class   config.DeviceClass
-	Devices []string
-}
-
-func summarize(cfg *config.Config) demoSummary {
-	sum := demoSummary{Source: cfg.File(), Sites: cfg.Sites, Storage: describeStorage(cfg.Storage)}
-	byClass := map[config.DeviceClass][]string{}
+// startDemoSite serves the recordings on one loopback agent and builds a
+// polling job per SNMP device of cfg, pointed at it.
+func startDemoSite(ctx context.Context, cfg *config.Config, recs fs.FS, now func() time.Time) (*simsnmp.Agent, []collectors.Job, error) {
+	files, err := fs.Glob(recs, "demo/*.snmprec")
+	if err != nil || len(files) == 0 {
+		return nil, nil, fmt.Errorf("demo: no recordings embedded (%v)", err)
+	}
+	var list []*simsnmp.Recording
+	for _, f := range files {
+		b, err := fs.ReadFile(recs, f)
+		if err != nil {
+			return nil, nil, err
+		}
+		r, err := simsnmp.Parse(strings.TrimSuffix(path.Base(f), ".snmprec"), strings.NewReader(string(b)))
+		if err != nil {
+			return nil, nil, fmt.Errorf("demo: %w", err)
+		}
+		list = append(list, r)
+	}
+	reg, err := snmp.Embedded()
+	if err != nil {
+		return nil, nil, err
+	}
+	agent, err := simsnmp.Start(ctx, simsnmp.Options{Listen: "127.0.0.1:0", Recordings: list, Now: now,
+		Variation: &simsnmp.Variation{Seed: 1, Pct: 12, Power: powerPrefixes(reg)}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo: start the SNMP simulator: %w", err)
+	}
+	var jobs []collectors.Job
 	for _, d := range cfg.Devices {
-		byClass[d.Class] = append(byClass[d.Class], d.Name)
-		switch {
-		case d.Criticality == config.CriticalityPatientCritical:
-			sum.Protected = append(sum.Protected, d.Name+" (patient-critical)")
-		case slices.Contains(cfg.Control.DenyList, d.Name):
-			sum.Protected = append(sum.Protected, d.Name+" (deny list)")
+		if d.Protocol != config.ProtocolSNMP {
+			continue
 		}
-	}
-	for _, c := range []config.DeviceClass{config.ClassFacility, config.ClassUPS, config.ClassPDU, config.ClassSwitch, config.ClassServer} {
-		if names := byClass[c]; len(names) > 0 {
-			sum.Classes = append(sum.Classes, classCount{Class: c, Devices: names})
+		community, err := d.SNMP.Community.Resolve()
+		if err != nil {
+			agent.Close()
+			return nil, nil, err
 		}
+		target := collectors.Target{Site: d.Site, Room: d.Room, Rack: d.Rack, Device: d.Name, Class: string(d.Class)}
+		c, err := snmp.New(snmp.Device{Target: target, Profile: d.Profile, Conn: snmp.Conn{
+			Addr: agent.Addr().Addr().String(), Port: agent.Addr().Port(), Version: snmp.V2c,
+			Community: community, Timeout: time.Second, Retries: 1}}, snmp.Options{Profiles: reg})
+		if err != nil {
+			agent.Close()
+			return nil, nil, err
+		}
+		jobs = append(jobs, collectors.Job{Target: target, Source: snmp.Source, Interval: d.Interval.Std(), Collector: c})
 	}
-	return sum
+	return agent, jobs, nil
 }
 
-// describeStorage says where samples go and why.
-func describeStorage(s config.Storage) string {
-	if s.InfluxDB.Configured() {
-		return fmt.Sprintf("InfluxDB at %s, bucket %s, through the outbox in %s (budget %s)",
-			s.InfluxDB.URL, s.InfluxDB.Bucket, s.Outbox.Dir, s.Outbox.DiskBudget)
+// writeDemoMeters prints every power meter's energy over the period.
+func writeDemoMeters(ctx context.Context, w io.Writer, st store.Reader, cfg *config.Config, from, to time.Time) (map[energy.MeterRef]units.KWh, error) {
+	rows, err := st.Hourly(ctx, store.Query{From: from, To: to})
+	if err != nil {
+		return nil, err
 	}
-	return fmt.Sprintf("embedded SQLite in %s, raw samples kept %s (no storage.influxdb.url set)",
-		s.DataDir, s.SQLite.RetentionRaw)
+	perMeter := map[energy.MeterRef][]energy.HourlyAggregate{}
+	var refs []energy.MeterRef
+	for _, h := range rows {
+		ref := energy.MeterRef{Site: h.Series.Site, Device: h.Series.Device, Meter: h.Series.Meter}
+		if _, ok := perMeter[ref]; !ok {
+			refs = append(refs, ref)
+		}
+		perMeter[ref] = append(perMeter[ref], hourlyAggregate(ref, h))
+	}
+	sort.Slice(refs, func(i, j int) bool { return refs[i].String() < refs[j].String() })
+	interval := map[string]time.Duration{}
+	for _, d := range cfg.Devices {
+		interval[d.Name] = d.Interval.Std()
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DEVICE\tMETER\tENERGY kWh\tMEAN W\tCOVERAGE\tMETHOD")
+	energies := map[energy.MeterRef]units.KWh{}
+	for _, ref := range refs {
+		res, err := energy.HourlyFromAggregates(perMeter[ref], interval[ref.Device], 0)
+		if err != nil {
+			return nil, err
+		}
+		var kwh float64
+		var cov float64
+		method := map[energy.Method]bool{}
+		for _, h := range res.Hours {
+			kwh += float64(h.Energy)
+			cov += h.CoveragePct
+			method[h.Method] = true
+		}
+		energies[ref] = units.KWh(kwh)
+		hours := to.Sub(from).Hours()
+		var methods []string
+		for k := range method {
+			methods = append(methods, string(k))
+		}
+		sort.Strings(methods)
+		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.0f\t%.1f %%\t%s\n", ref.Device, ref.Meter, kwh, 1000*kwh/hours,
+			cov/hours, strings.Join(methods, "+"))
+	}
+	return energies, tw.Flush()
 }
 
-func writeDemoSummary(out io.Writer, sum demoSummary) error {
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "ecometer demo: %s\n\n", sum.Source)
-	fmt.Fprintf(tw, "Sites (%d):\n", len(sum.Sites))
-	for _, s := range sum.Sites {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\taccounting %s\tassumed PUE %.2f\n", s.Name, s.PriceArea, s.Timezone, s.Accounting, s.AssumedPUE)
+// writeDemoSite prints the site's total and emissions.
+func writeDemoSite(w io.Writer, r siteCO2, balances []topology.Balance) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "\nSite %s (%s), accounting level %s\n", r.Site, r.Area, r.Level)
+	fmt.Fprintf(tw, "  IT energy\t%.3f kWh at %s only (the meters it feeds are not added again); coverage %.1f %%\n",
+		r.EnergyKWh, strings.Join(r.Meters, ", "), r.CoveragePct)
+	for _, b := range balances {
+		if b.Leaves == 0 {
+			continue
+		}
+		fmt.Fprintf(tw, "  %s\t%.3f kWh attributed to %d metered loads below it, %.3f kWh losses/unmetered (%.1f %%)\n",
+			b.Meter.Device+"/"+b.Meter.Meter, float64(b.Attributed), b.Leaves, float64(b.Unmetered), 100*float64(b.Unmetered)/float64(b.Measured))
 	}
-	n := 0
-	for _, c := range sum.Classes {
-		n += len(c.Devices)
+	for _, p := range r.Problems {
+		fmt.Fprintf(tw, "  problem\t%s\n", p)
 	}
-	fmt.Fprintf(tw, "\nDevices (%d):\n", n)
-	for _, c := range sum.Classes {
-		fmt.Fprintf(tw, "  %s\t%d\t%s\n", c.Class, len(c.Devices), strings.Join(c.Devices, ", "))
+	fmt.Fprintf(tw, "  location-based\t%.3f kg CO2e  (Scope 2: Σ hourly kWh × hourly %s intensity)\n", r.Location.KgCO2e, r.Area)
+	fmt.Fprintf(tw, "  market-based\t%s\n", r.Market.Note)
+	if r.EnergyKWh > 0 {
+		fmt.Fprintf(tw, "  intensity\t%.1f g/kWh consumption-weighted, %.1f g/kWh plain average\n",
+			r.Location.WeightedGPerKWh, r.Location.PlainGPerKWh)
+		fmt.Fprintf(tw, "  intensity source\t%.1f %% of the energy from fallbacks", r.Location.FallbackSharePct)
+		if len(r.Location.FallbackBases) > 0 {
+			fmt.Fprintf(tw, " (%s)", strings.Join(r.Location.FallbackBases, "; "))
+		}
+		fmt.Fprintf(tw, "; import Energinet data with `ecometer grid import` for hourly values\n")
 	}
-	if len(sum.Protected) > 0 {
-		fmt.Fprintf(tw, "\nNever switched by the controller: %s\n", strings.Join(sum.Protected, ", "))
+	if r.PUE != nil {
+		label := "measured: facility / IT energy"
+		if r.PUE.Assumed {
+			label = "assumed (site's assumed_pue; no facility meter)"
+		}
+		fmt.Fprintf(tw, "  PUE\t%.2f %s\n", r.PUE.Value, label)
 	}
-	fmt.Fprintf(tw, "\nStorage: %s\n", sum.Storage)
+	if r.Location.FallbackSharePct < 100 {
+		fmt.Fprintf(tw, "  \t%s\n", gridSource)
+	}
 	return tw.Flush()
 }

@@ -3,52 +3,76 @@ package main
 import (
 	"bytes"
 	"context"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/ecometer/ecometer/config"
 	"github.com/ecometer/ecometer/examples"
 )
 
+// TestRunDemo runs the whole demo: the SNMP simulator on loopback, real
+// polls, the embedded store, energy and CO2e. The figures are checked
+// against each other: the site total is the UPS's own meter (not UPS + PDUs),
+// the PDUs' energy is below it, and CO2e = kWh × the demo's 2026 factor.
 func TestRunDemo(t *testing.T) {
-	var out bytes.Buffer
-	if err := runDemo(context.Background(), demoOptions{Config: examples.SiteYAML}, streams{Out: &out, ErrOut: &bytes.Buffer{}}); err != nil {
-		t.Fatal(err)
+	var out, errOut bytes.Buffer
+	dir := t.TempDir()
+	now := func() time.Time { return time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC) }
+	opts := demoOptions{Config: examples.DemoYAML, Recordings: examples.Demo, Hours: 2, DataDir: dir, Now: now}
+	if err := runDemo(context.Background(), opts, streams{Out: &out, ErrOut: &errOut}); err != nil {
+		t.Fatalf("demo: %v\n%s", err, errOut.String())
 	}
 	got := out.String()
-	for _, want := range []string{
-		"Sites (1):",
-		"odense-dc1",
-		"Devices (7):",
-		"pdu-r01-a, pdu-r01-b",
-		"srv-epj-db01 (patient-critical)",
-		"Storage: embedded SQLite in ./ecometer-data",
-		"password: <redacted>",
-	} {
+	t.Log(got)
+	num := func(pattern string) float64 {
+		t.Helper()
+		m := regexp.MustCompile(pattern).FindStringSubmatch(got)
+		if m == nil {
+			t.Fatalf("output lacks %s:\n%s", pattern, got)
+		}
+		v, err := strconv.ParseFloat(m[1], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	// 2 h of 60 s polls for 3 devices.
+	if n := num(`(\d+) polls over real SNMP`); n != 360 {
+		t.Errorf("%v polls, want 360", n)
+	}
+	ups := num(`ups-a\s+total\s+([\d.]+)`)
+	pduA := num(`pdu-r01-a\s+total\s+([\d.]+)`)
+	pduB := num(`pdu-r01-b\s+total\s+([\d.]+)`)
+	site := num(`IT energy\s+([\d.]+) kWh at ups-a/total only`)
+	if site != ups {
+		t.Errorf("site IT energy %v kWh, want the UPS's own %v kWh (no double counting)", site, ups)
+	}
+	// The recordings: UPS output 3150 W, PDUs 1420 W and 1280 W, ±12 %.
+	if ups < 2*3.15*0.88 || ups > 2*3.15*1.12 || pduA+pduB >= ups {
+		t.Errorf("energies UPS %v, PDUs %v + %v kWh do not fit the recordings", ups, pduA, pduB)
+	}
+	if unmetered := num(`([\d.]+) kWh losses/unmetered`); unmetered < ups-pduA-pduB-0.002 || unmetered > ups-pduA-pduB+0.002 {
+		t.Errorf("unmetered %v kWh, want UPS − PDUs = %v", unmetered, ups-pduA-pduB)
+	}
+	if kg := num(`location-based\s+([\d.]+) kg`); kg < site*0.095-0.001 || kg > site*0.095+0.001 {
+		t.Errorf("location-based %v kg, want %v kWh × 95 g/kWh", kg, site)
+	}
+	for _, want := range []string{"annual factor 2026: demo value", "PUE               1.60 assumed", "2026-11-25 00:00"} {
 		if !strings.Contains(got, want) {
-			t.Errorf("demo output lacks %q:\n%s", want, got)
+			t.Errorf("output lacks %q", want)
 		}
 	}
-	if strings.Contains(got, "ECOMETER_BMC_PASSWORD") {
-		t.Errorf("demo output shows a secret reference:\n%s", got)
+	if strings.Contains(got, "Source: Energinet") {
+		t.Error("the Energinet attribution is printed although no Energinet data was used")
 	}
 }
 
-func TestRunDemoInvalidConfig(t *testing.T) {
-	err := runDemo(context.Background(), demoOptions{Config: []byte("sites: [{name: a, price_area: X}]\n")}, streams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
-	if err == nil || !strings.Contains(err.Error(), `invalid value "X"`) {
-		t.Fatalf("runDemo() = %v, want the config problem", err)
-	}
-}
-
-func TestDescribeStorage(t *testing.T) {
-	s := config.DefaultConfig().Storage
-	s.Outbox.Dir = "/var/spool/ecometer"
-	if got, want := describeStorage(s), "embedded SQLite in ./ecometer-data, raw samples kept 2160h (no storage.influxdb.url set)"; got != want {
-		t.Errorf("describeStorage() = %q, want %q", got, want)
-	}
-	s.InfluxDB.URL, s.InfluxDB.Bucket = "https://influx:8086", "ecometer"
-	if got, want := describeStorage(s), "InfluxDB at https://influx:8086, bucket ecometer, through the outbox in /var/spool/ecometer (budget 2GiB)"; got != want {
-		t.Errorf("describeStorage() = %q, want %q", got, want)
+func TestRunDemoRejectsBadHours(t *testing.T) {
+	err := runDemo(context.Background(), demoOptions{Config: examples.DemoYAML, Recordings: examples.Demo, Hours: 0, Now: time.Now},
+		streams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
+	if code := exitCode(err); code != exitBadUse {
+		t.Fatalf("runDemo(--hours 0) = %v (exit %d), want a usage error", err, code)
 	}
 }
