@@ -33,9 +33,10 @@ func newBenchCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "bench",
 		Usage:     "measure collection cost against simulated devices",
-		UsageText: "ecometer bench snmp [options]",
-		Description: "Benchmarks run real collectors against simulators on loopback, in this process.\n\n" +
-			"Example:\n   ecometer bench snmp --devices 100 --rounds 5",
+		UsageText: "ecometer bench <snmp|redfish> [options]",
+		Description: "Benchmarks run real collectors against simulators on loopback (SNMP: in this\n" +
+			"process; Redfish: in a child process).\n\n" +
+			"Examples:\n   ecometer bench snmp --devices 100 --rounds 5\n   ecometer bench redfish --bmcs 500 --rounds 2",
 		Commands: []*cli.Command{
 			{
 				Name:      "snmp",
@@ -83,6 +84,7 @@ func newBenchCommand() *cli.Command {
 					}, s)
 				},
 			},
+			newBenchRedfishCommand(),
 		},
 	}
 }

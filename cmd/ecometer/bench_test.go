@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +12,17 @@ import (
 
 	"github.com/ecometer/ecometer/internal/testenv"
 )
+
+// benchChildEnv makes the test binary run ecometer's main: bench redfish
+// re-executes os.Executable() (here the test binary) for its simulators.
+const benchChildEnv = "ECOMETER_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(benchChildEnv) == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
 
 func TestBenchSNMP(t *testing.T) {
 	rec := filepath.Join(testenv.CorpusPath(t, "snmp"), "apc_ap8959eu3.snmprec")
@@ -72,5 +84,95 @@ func TestBenchSNMPUsage(t *testing.T) {
 		if exitCode(err) != exitBadUse || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("runBenchSNMP(%+v) = %v, want exit 2 with %q", tt.opts, err, tt.want)
 		}
+	}
+}
+
+func TestBenchRedfish(t *testing.T) {
+	mockup := testenv.CorpusPath(t, "redfish", "public-rackmount1")
+	t.Setenv(benchChildEnv, "1")
+	opts := benchRedfishOptions{BMCs: 3, Rounds: 2, Mockup: mockup, JSON: true}
+	var out, progress bytes.Buffer
+	if err := runBenchRedfish(context.Background(), opts, streams{Out: &out, ErrOut: &bytes.Buffer{}}); err != nil {
+		t.Fatal(err)
+	}
+	var res benchRedfishResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("--json: %v\n%s", err, &out)
+	}
+	if res.BMCs != 3 || res.Rounds != 2 || res.Polls != 6 || res.Errors != 0 || res.PollsPerSec <= 0 {
+		t.Errorf("result %+v, want 6 polls without errors", res)
+	}
+	// Requests are the child's count; the collectors' own count must agree.
+	if res.RequestsPerPoll < 1 || res.RequestsPerPoll > 3 || res.RequestsPerPoll != res.ClientRequestsPerPoll {
+		t.Errorf("requests per poll: %v by the simulators, %v by the collectors, want 1-3 and equal",
+			res.RequestsPerPoll, res.ClientRequestsPerPoll)
+	}
+	if res.DiscoveryRequests < 3*2 || res.DiscoveryRequestsPerBMC != float64(res.DiscoveryRequests)/3 {
+		t.Errorf("discovery: %d requests, %v per BMC", res.DiscoveryRequests, res.DiscoveryRequestsPerBMC)
+	}
+	if res.CPUSeconds < 0 || res.PeakRSSMiB <= 0 || res.SimPeakRSSMiB <= 0 || res.Resources < 10 {
+		t.Errorf("result %+v", res)
+	}
+	if want := 3.0 / 60 * res.CPUSeconds / 6; res.Cores != want || res.CorePercent != want*100 {
+		t.Errorf("cores %v (%v %%), want %v", res.Cores, res.CorePercent, want)
+	}
+
+	opts.JSON, opts.Progress = false, &progress
+	out.Reset()
+	if err := runBenchRedfish(context.Background(), opts, streams{Out: &out, ErrOut: &bytes.Buffer{}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"3 simulated BMCs on 127.0.0.1 serving public-rackmount1 (",
+		"polls:               6, 0 errors,",
+		"requests per poll:   2.00 per BMC after discovery (goal ≤ 3)",
+		"for 3 BMCs polled every 60 s",
+		"the simulators run in a child process",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, &out)
+		}
+	}
+	if strings.Contains(out.String(), "warning") {
+		t.Errorf("output warns:\n%s", &out)
+	}
+	if !strings.Contains(progress.String(), "starting 3 simulated BMCs") {
+		t.Errorf("progress = %q", &progress)
+	}
+}
+
+func TestBenchRedfishUsage(t *testing.T) {
+	t.Setenv(benchChildEnv, "1")
+	notMockup := t.TempDir()
+	if err := os.WriteFile(filepath.Join(notMockup, "index.json"), []byte("not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		opts benchRedfishOptions
+		want string
+	}{
+		// The test runs in cmd/ecometer, where the default path does not exist.
+		{benchRedfishOptions{BMCs: 1, Rounds: 1}, "(the default, relative to the working directory): pass --mockup DIR"},
+		{benchRedfishOptions{BMCs: 1, Rounds: 1, Mockup: t.TempDir()}, "no index.json"},
+		{benchRedfishOptions{BMCs: 0, Rounds: 1}, "--bmcs and --rounds must be at least 1"},
+		{benchRedfishOptions{BMCs: 1, Rounds: 0}, "--bmcs and --rounds must be at least 1"},
+		// Found by the child, which exits 2: still a usage error here.
+		{benchRedfishOptions{BMCs: 1, Rounds: 1, Mockup: notMockup}, "--mockup"},
+	}
+	for _, tt := range tests {
+		err := runBenchRedfish(context.Background(), tt.opts, streams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
+		if exitCode(err) != exitBadUse || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("runBenchRedfish(%+v) = %v, want exit 2 with %q", tt.opts, err, tt.want)
+		}
+	}
+}
+
+// The command line reaches the child and back: exit 2 and the message for a
+// missing default mockup, through run() as a user would see it.
+func TestBenchRedfishCommandLine(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"ecometer", "bench", "redfish", "--bmcs", "1"}, &out, &errOut)
+	if code != exitBadUse || !strings.Contains(errOut.String(), "no mockup at") {
+		t.Errorf("exit %d, stderr %q", code, &errOut)
 	}
 }
