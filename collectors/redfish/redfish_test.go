@@ -540,3 +540,41 @@ func TestNoSecretsInLogs(t *testing.T) {
 		t.Fatalf("log shows a secret:\n%s", logBuf.String())
 	}
 }
+
+// TestSourcePreference walks the order of preference per chassis by taking
+// the preferred resources away one by one: EnvironmentMetrics, then
+// PowerSubsystem (PSU Metrics, summed), then Sensors, then legacy Power.
+// Values are those of the public-rackmount1 mockup.
+func TestSourcePreference(t *testing.T) {
+	for _, c := range []struct {
+		faults []sim.Fault
+		source Source
+		watts  float64
+	}{
+		{nil, SourceEnvironmentMetrics, 374}, // EnvironmentMetrics PowerWatts
+		// Bay1 Metrics InputPowerWatts 937.4; Bay2 has no Metrics.
+		{[]sim.Fault{sim.FaultNoEnvironmentMetrics}, SourcePowerSubsystem, 937.4},
+		{[]sim.Fault{sim.FaultSensorsOnly}, SourceSensors, 374},    // Sensors ReadingType Power
+		{[]sim.Fault{sim.FaultLegacyOnly}, SourceLegacyPower, 344}, // PowerControl PowerConsumedWatts
+	} {
+		t.Run(string(c.source), func(t *testing.T) {
+			_, srv, _ := bmc(t, "public-rackmount1", sim.Options{Faults: c.faults})
+			col := collector(t, options(srv.URL))
+			ss, err := col.Collect(context.Background(), at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := col.Sources()["/redfish/v1/Chassis/1U"]; s != c.source {
+				t.Fatalf("source %q, want %q", s, c.source)
+			}
+			f, ok := field(t, ss, sample.Power, "total", "power_w")
+			if !ok {
+				t.Fatalf("no total power from %s: %+v", c.source, ss)
+			}
+			t.Logf("%s: total %v W", c.source, f.Num)
+			if f.Num != c.watts {
+				t.Errorf("total %v W from %s, want %v", f.Num, c.source, c.watts)
+			}
+		})
+	}
+}

@@ -34,10 +34,16 @@ const (
 	// FaultNoLegacy removes the deprecated Chassis Power and Thermal: only
 	// the new schemas remain, as on newer BMCs.
 	FaultNoLegacy Fault = "no-legacy"
+	// FaultNoEnvironmentMetrics removes the chassis EnvironmentMetrics, so a
+	// client must fall back to PowerSubsystem (PSU Metrics).
+	FaultNoEnvironmentMetrics Fault = "no-environment-metrics"
+	// FaultSensorsOnly leaves only the chassis Sensors collection of all the
+	// places Redfish puts power.
+	FaultSensorsOnly Fault = "sensors-only"
 )
 
 // Faults lists the fault modes, for the CLI's help.
-var Faults = []Fault{FaultError500, FaultSlow, FaultHang, FaultLegacyOnly, FaultNoLegacy}
+var Faults = []Fault{FaultError500, FaultSlow, FaultHang, FaultLegacyOnly, FaultNoLegacy, FaultNoEnvironmentMetrics, FaultSensorsOnly}
 
 // ParseFault returns the fault mode with the given name.
 func ParseFault(s string) (Fault, error) {
@@ -274,6 +280,12 @@ func (b *BMC) SetFaults(faults ...Fault) {
 		}
 		if b.faults[FaultNoLegacy] {
 			b.hidden = append(b.hidden, c+"/Power", c+"/Thermal")
+		}
+		if b.faults[FaultNoEnvironmentMetrics] {
+			b.hidden = append(b.hidden, c+"/EnvironmentMetrics")
+		}
+		if b.faults[FaultSensorsOnly] {
+			b.hidden = append(b.hidden, c+"/EnvironmentMetrics", c+"/PowerSubsystem", c+"/Power")
 		}
 	}
 }
