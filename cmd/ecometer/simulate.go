@@ -232,11 +232,11 @@ func loadRecording(file string) (*simsnmp.Recording, error) {
 func simV3User(opts simulateSNMPOptions) (simsnmp.V3User, error) {
 	u := simsnmp.V3User{Name: opts.V3User}
 	var err error
-	if u.Auth, err = simAuthProto(opts.V3AuthProto); err != nil {
-		return u, err
+	if u.Auth, err = snmp.AuthProtocol(opts.V3AuthProto); err != nil {
+		return u, usageErrorf("simulate snmp: --v3-auth-proto: %v", err)
 	}
-	if u.Priv, err = simPrivProto(opts.V3PrivProto); err != nil {
-		return u, err
+	if u.Priv, err = snmp.PrivProtocol(opts.V3PrivProto); err != nil {
+		return u, usageErrorf("simulate snmp: --v3-priv-proto: %v", err)
 	}
 	if u.Priv != gosnmp.NoPriv && u.Auth == gosnmp.NoAuth {
 		return u, usageErrorf("simulate snmp: --v3-priv-proto needs --v3-auth-proto")
@@ -248,46 +248,6 @@ func simV3User(opts simulateSNMPOptions) (simsnmp.V3User, error) {
 		return u, err
 	}
 	return u, nil
-}
-
-func simAuthProto(s string) (gosnmp.SnmpV3AuthProtocol, error) {
-	switch strings.ToUpper(strings.ReplaceAll(s, "-", "")) {
-	case "":
-		return gosnmp.NoAuth, nil
-	case "MD5":
-		return gosnmp.MD5, nil
-	case "SHA", "SHA1":
-		return gosnmp.SHA, nil
-	case "SHA224":
-		return gosnmp.SHA224, nil
-	case "SHA256":
-		return gosnmp.SHA256, nil
-	case "SHA384":
-		return gosnmp.SHA384, nil
-	case "SHA512":
-		return gosnmp.SHA512, nil
-	}
-	return 0, usageErrorf("--v3-auth-proto %q: want SHA, SHA224, SHA256, SHA384 or SHA512", s)
-}
-
-func simPrivProto(s string) (gosnmp.SnmpV3PrivProtocol, error) {
-	switch strings.ToUpper(strings.ReplaceAll(s, "-", "")) {
-	case "":
-		return gosnmp.NoPriv, nil
-	case "DES":
-		return gosnmp.DES, nil
-	case "AES", "AES128":
-		return gosnmp.AES, nil
-	case "AES192":
-		return gosnmp.AES192, nil
-	case "AES256":
-		return gosnmp.AES256, nil
-	case "AES192C":
-		return gosnmp.AES192C, nil
-	case "AES256C":
-		return gosnmp.AES256C, nil
-	}
-	return 0, usageErrorf("--v3-priv-proto %q: want AES, AES192, AES256, AES192C or AES256C", s)
 }
 
 func securityLevel(u simsnmp.V3User) string {

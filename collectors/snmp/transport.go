@@ -92,7 +92,9 @@ func (c Conn) withDefaults() Conn {
 	return c
 }
 
-func authProtocol(s string) (gosnmp.SnmpV3AuthProtocol, error) {
+// AuthProtocol parses an SNMPv3 authentication protocol name (SHA, SHA-256 …;
+// case and dashes do not matter).
+func AuthProtocol(s string) (gosnmp.SnmpV3AuthProtocol, error) {
 	switch strings.ToUpper(strings.ReplaceAll(s, "-", "")) {
 	case "":
 		return gosnmp.NoAuth, nil
@@ -112,7 +114,8 @@ func authProtocol(s string) (gosnmp.SnmpV3AuthProtocol, error) {
 	return 0, fmt.Errorf("unknown SNMPv3 auth protocol %q (want SHA, SHA224, SHA256, SHA384, SHA512)", s)
 }
 
-func privProtocol(s string) (gosnmp.SnmpV3PrivProtocol, error) {
+// PrivProtocol parses an SNMPv3 privacy protocol name (AES, AES-256 …).
+func PrivProtocol(s string) (gosnmp.SnmpV3PrivProtocol, error) {
 	switch strings.ToUpper(strings.ReplaceAll(s, "-", "")) {
 	case "":
 		return gosnmp.NoPriv, nil
@@ -155,11 +158,11 @@ func Dial(c Conn) (Transport, error) {
 		if c.V3 == nil || c.V3.User == "" {
 			return nil, fmt.Errorf("snmp %s: version 3 needs a user", c.Addr)
 		}
-		ap, err := authProtocol(c.V3.AuthProtocol)
+		ap, err := AuthProtocol(c.V3.AuthProtocol)
 		if err != nil {
 			return nil, fmt.Errorf("snmp %s: %w", c.Addr, err)
 		}
-		pp, err := privProtocol(c.V3.PrivProtocol)
+		pp, err := PrivProtocol(c.V3.PrivProtocol)
 		if err != nil {
 			return nil, fmt.Errorf("snmp %s: %w", c.Addr, err)
 		}
