@@ -203,7 +203,11 @@ func (r *Runner) Poll(ctx context.Context, j Job, at time.Time) {
 		samples = append(samples, sample.Sample{Series: j.Target.Series(sample.Device, "", j.Source), Time: at,
 			Fields: []sample.Field{sample.B("reachable", err == nil || noData), sample.F("poll_ms", float64(took.Microseconds())/1000)}})
 	}
-	if werr := r.w.Write(ctx, samples); werr != nil {
+	// The poll is done: its result is written even when shutdown cancelled
+	// ctx meanwhile (Shutdown waits for running polls), within a bound.
+	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer wcancel()
+	if werr := r.w.Write(wctx, samples); werr != nil {
 		r.opts.Logger.Error("storing poll result failed", "device", dev, "samples", len(samples), "error", werr)
 	}
 }

@@ -63,6 +63,22 @@ type Site struct {
 	// AssumedPUE is used where the site has no facility meter.
 	AssumedPUE float64         `yaml:"assumed_pue" json:"assumed_pue"`
 	Accounting AccountingLevel `yaml:"accounting" json:"accounting"`
+	// Market holds the site's contractual instruments for market-based
+	// Scope 2; without it the market-based figure is "not configured".
+	Market *Market `yaml:"market,omitempty" json:"market,omitempty"`
+}
+
+// Market is a site's contractual instruments (GHG Protocol Scope 2,
+// market-based): the share of its consumption covered by guarantees of
+// origin cancelled for it, and the residual mix factor for the rest.
+type Market struct {
+	// GOSharePct is the share of consumption covered by guarantees of
+	// origin, 0..100.
+	GOSharePct float64 `yaml:"go_share_pct" json:"go_share_pct"`
+	// ResidualGPerKWh is the residual mix factor for the rest; required
+	// unless GOSharePct is 100. ResidualSource says where it comes from.
+	ResidualGPerKWh *float64 `yaml:"residual_g_per_kwh,omitempty" json:"residual_g_per_kwh,omitempty"`
+	ResidualSource  string   `yaml:"residual_source,omitempty" json:"residual_source,omitempty"`
 }
 
 func (s *Site) setDefaults() {
@@ -201,6 +217,9 @@ type Collection struct {
 	// MaxGapFactor × interval is the longest gap still integrated; longer
 	// gaps count as missing data.
 	MaxGapFactor float64 `yaml:"max_gap_factor" json:"max_gap_factor"`
+	// ProfilesDir is an optional directory of user SNMP profiles (*.yaml),
+	// used in addition to the built-in ones (a same-named one replaces it).
+	ProfilesDir string `yaml:"profiles_dir,omitempty" json:"profiles_dir,omitempty"`
 }
 
 // Intervals are the default polling intervals per device class.
@@ -285,6 +304,11 @@ type Target struct {
 	BaselineYear int     `yaml:"baseline_year" json:"baseline_year"`
 	ReductionPct float64 `yaml:"reduction_pct" json:"reduction_pct"`
 	TargetYear   int     `yaml:"target_year" json:"target_year"`
+	// BaselineKgCO2e is the baseline year's emissions, used when the store
+	// has no complete data for that year; BaselineSource says where the
+	// figure comes from.
+	BaselineKgCO2e *float64 `yaml:"baseline_kg_co2e,omitempty" json:"baseline_kg_co2e,omitempty"`
+	BaselineSource string   `yaml:"baseline_source,omitempty" json:"baseline_source,omitempty"`
 }
 
 // Control holds controller safety settings.

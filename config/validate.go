@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"reflect"
@@ -152,6 +153,33 @@ func (v *validator) sites() {
 			v.add(p+".assumed_pue", "must be at least 1.0 (PUE is facility energy / IT energy), got %g", s.AssumedPUE)
 		}
 		oneOf(v, p+".accounting", s.Accounting, AccountIT, AccountFacility)
+		if s.Market != nil {
+			v.market(p+".market", *s.Market)
+		}
+	}
+}
+
+// market checks a site's contractual instruments: a share within 0..100, and
+// a non-negative residual factor with its source for whatever the guarantees
+// of origin leave uncovered.
+func (v *validator) market(p string, m Market) {
+	if !(m.GOSharePct >= 0 && m.GOSharePct <= 100) {
+		v.add(p+".go_share_pct", "must be between 0 and 100 (percent of consumption covered by guarantees of origin), got %g", m.GOSharePct)
+	}
+	switch {
+	case m.ResidualGPerKWh == nil:
+		if m.GOSharePct < 100 {
+			v.add(p+".residual_g_per_kwh", "missing required key: the %g %% not covered by guarantees of origin needs a residual mix factor (g/kWh)", 100-m.GOSharePct)
+		}
+		if m.ResidualSource != "" {
+			v.add(p+".residual_source", "given without residual_g_per_kwh")
+		}
+	case !(*m.ResidualGPerKWh >= 0) || math.IsInf(*m.ResidualGPerKWh, 0):
+		v.add(p+".residual_g_per_kwh", "must be a finite number of g/kWh, not negative, got %g", *m.ResidualGPerKWh)
+	default:
+		if strings.TrimSpace(m.ResidualSource) == "" {
+			v.add(p+".residual_source", "missing required key: say where the residual factor %g g/kWh comes from (e.g. the AIB European Residual Mix, year)", *m.ResidualGPerKWh)
+		}
 	}
 }
 
@@ -480,6 +508,16 @@ func (v *validator) target() {
 	}
 	if t.ReductionPct <= 0 || t.ReductionPct >= 100 {
 		v.add("target.reduction_pct", "must be between 0 and 100 (exclusive), got %g", t.ReductionPct)
+	}
+	switch {
+	case t.BaselineKgCO2e == nil:
+		if t.BaselineSource != "" {
+			v.add("target.baseline_source", "given without baseline_kg_co2e")
+		}
+	case !(*t.BaselineKgCO2e > 0) || math.IsInf(*t.BaselineKgCO2e, 0):
+		v.add("target.baseline_kg_co2e", "must be a finite number of kg CO2e, more than 0, got %g", *t.BaselineKgCO2e)
+	case strings.TrimSpace(t.BaselineSource) == "":
+		v.add("target.baseline_source", "missing required key: say where the baseline figure %g kg CO2e comes from", *t.BaselineKgCO2e)
 	}
 }
 

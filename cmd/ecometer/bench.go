@@ -85,6 +85,7 @@ func newBenchCommand() *cli.Command {
 				},
 			},
 			newBenchRedfishCommand(),
+			newBenchModelCommand(),
 		},
 	}
 }

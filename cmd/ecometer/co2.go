@@ -32,11 +32,14 @@ func newCO2Command() *cli.Command {
 		Description: "Hourly energy per meter from the store, totalled per site at its accounting\n" +
 			"level, times the hourly grid intensity of the site's price area (location-based),\n" +
 			"with the fallback for hours without data (same hour of the nearest week, then\n" +
-			"grid.annual_factors). Market-based is shown beside it, never netted. The month\n" +
-			"is the Danish calendar month. " + gridSource + "\n\n" +
+			"grid.annual_factors). Market-based (sites[].market: go_share_pct of the consumption\n" +
+			"covered by guarantees of origin at 0 g/kWh, the rest at residual_g_per_kwh) is\n" +
+			"shown beside it, labelled, never netted. The month is the Danish calendar month.\n" +
+			gridSource + "\n\n" +
 			"Examples:\n   ecometer co2 --config site.yaml --month 2025-10\n" +
 			"   ecometer co2 --config site.yaml --month 2025-10 --site odense-dc1 --json\n" +
-			"   ecometer co2 target --config site.yaml",
+			"   ecometer co2 target --config site.yaml\n" +
+			"   ecometer co2 embodied --config site.yaml --month 2025-10 --boavizta boavizta-data-us.csv",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "config `FILE` (sites, devices, store)"},
 			&cli.StringFlag{Name: "month", Usage: "Danish calendar `MONTH`, YYYY-MM"},
@@ -50,7 +53,7 @@ func newCO2Command() *cli.Command {
 			return runCO2(ctx, co2Options{Config: cmd.String("config"), Month: cmd.String("month"),
 				Site: cmd.String("site"), JSON: cmd.Bool("json")}, streamsOf(cmd))
 		},
-		Commands: []*cli.Command{newCO2TargetCommand()},
+		Commands: []*cli.Command{newCO2TargetCommand(), newCO2EmbodiedCommand()},
 	}
 }
 
@@ -93,9 +96,19 @@ type locationJSON struct {
 }
 
 type marketJSON struct {
-	Configured bool    `json:"configured"`
-	KgCO2e     float64 `json:"kg_co2e,omitempty"`
-	Note       string  `json:"note"`
+	Configured  bool             `json:"configured"`
+	KgCO2e      *float64         `json:"kg_co2e,omitempty"` // set when configured, 0 included
+	Instruments *instrumentsJSON `json:"instruments,omitempty"`
+	Note        string           `json:"note"`
+}
+
+// instrumentsJSON is how the market-based figure was obtained.
+type instrumentsJSON struct {
+	GOSharePct      float64 `json:"go_share_pct"`
+	ResidualGPerKWh float64 `json:"residual_g_per_kwh"`
+	ResidualSource  string  `json:"residual_source"`
+	CoveredByGOKWh  float64 `json:"energy_kwh_covered_by_go"`
+	ResidualKWh     float64 `json:"energy_kwh_at_residual"`
 }
 
 type pueJSON struct {
@@ -113,6 +126,32 @@ type co2JSON struct {
 }
 
 const marketNotConfigured = "not configured: the config has no contractual instruments (guarantees of origin, residual factor) for this site"
+
+// scope2NotNetted says how the two Scope 2 figures relate.
+const scope2NotNetted = "location- and market-based are two views of the same energy: shown side by side, never netted or added"
+
+// instruments converts a site's configured market block.
+func instruments(m *config.Market) (carbon.Instruments, bool) {
+	if m == nil {
+		return carbon.Instruments{}, false
+	}
+	in := carbon.Instruments{GOShare: m.GOSharePct / 100, ResidualSource: m.ResidualSource}
+	if m.ResidualGPerKWh != nil {
+		in.Residual = units.GramsPerKWh(*m.ResidualGPerKWh)
+	} else {
+		in.ResidualSource = "none needed: all consumption covered by guarantees of origin"
+	}
+	return in, true
+}
+
+// marketResult labels a market-based result for output.
+func marketResult(m carbon.Market, in carbon.Instruments) marketJSON {
+	kg := float64(m.Emissions)
+	return marketJSON{Configured: true, KgCO2e: &kg,
+		Instruments: &instrumentsJSON{GOSharePct: 100 * in.GOShare, ResidualGPerKWh: float64(in.Residual), ResidualSource: in.ResidualSource,
+			CoveredByGOKWh: float64(m.CoveredByGO), ResidualKWh: float64(m.Residual)},
+		Note: "Scope 2, " + strings.TrimPrefix(m.Method, "market-based: ")}
+}
 
 func runCO2(ctx context.Context, opts co2Options, s streams) error {
 	if opts.Config == "" {
@@ -185,10 +224,13 @@ func writeCO2Text(w io.Writer, out co2JSON) error {
 		l := r.Location
 		fmt.Fprintf(tw, "  location-based\t%.3f kg CO2e  Scope 2, Σ hourly kWh × hourly %s intensity\n", l.KgCO2e, r.Area)
 		fmt.Fprintf(tw, "  market-based\t")
-		if r.Market.Configured {
-			fmt.Fprintf(tw, "%.3f kg CO2e  %s\n", r.Market.KgCO2e, r.Market.Note)
+		if m := r.Market; m.Configured && m.KgCO2e != nil && m.Instruments != nil {
+			fmt.Fprintf(tw, "%.3f kg CO2e  %s\n", *m.KgCO2e, m.Note)
+			fmt.Fprintf(tw, "  \t%.3f kWh covered by guarantees of origin (0 g/kWh), %.3f kWh at the residual factor\n",
+				m.Instruments.CoveredByGOKWh, m.Instruments.ResidualKWh)
+			fmt.Fprintf(tw, "  \t%s\n", scope2NotNetted)
 		} else {
-			fmt.Fprintf(tw, "%s\n", r.Market.Note)
+			fmt.Fprintf(tw, "%s\n", m.Note)
 		}
 		if r.EnergyKWh == 0 {
 			fmt.Fprintf(tw, "  intensity\tnone: no metered energy in the month\n")
@@ -416,12 +458,22 @@ func (a *accounting) month(ctx context.Context, site config.Site, from, to time.
 	}
 	r.Location.EnergyBySource = map[string]float64{}
 	var loc carbon.Location
+	in, hasMarket := instruments(site.Market)
+	var mkt carbon.Market
 	if len(uses) > 0 {
 		intensity, err := grid.Resolve(r.Area, values, a.factors(r.Area), from, to)
 		if err != nil {
 			return siteMonth{}, fmt.Errorf("co2 %s: %w; import grid data (`ecometer grid import`/`fetch`) or add grid.annual_factors to the config", site.Name, err)
 		}
-		if loc, err = carbon.LocationBased(uses, intensity); err != nil {
+		if hasMarket {
+			// Both from the same hourly use: the market-based figure applies
+			// the instruments to exactly the energy the location-based one counts.
+			both, err := carbon.BothScope2(uses, intensity, in)
+			if err != nil {
+				return siteMonth{}, fmt.Errorf("co2 %s: %w", site.Name, err)
+			}
+			loc, mkt = both.Location, both.Market
+		} else if loc, err = carbon.LocationBased(uses, intensity); err != nil {
 			return siteMonth{}, fmt.Errorf("co2 %s: %w", site.Name, err)
 		}
 		seen := map[string]bool{}
@@ -445,6 +497,14 @@ func (a *accounting) month(ctx context.Context, site config.Site, from, to time.
 		r.Location.EnergyBySource[string(k)] = float64(v)
 	}
 	r.Location.FallbackSharePct = 100 * loc.FallbackShare()
+	if hasMarket {
+		if len(uses) == 0 {
+			if mkt, err = carbon.MarketBased(0, in); err != nil {
+				return siteMonth{}, fmt.Errorf("co2 %s: %w", site.Name, err)
+			}
+		}
+		r.Market = marketResult(mkt, in)
+	}
 	return siteMonth{json: r, emissions: loc.Emissions, energy: loc.Energy}, nil
 }
 

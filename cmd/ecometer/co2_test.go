@@ -203,12 +203,14 @@ func TestCO2Usage(t *testing.T) {
 
 // co2 target with a derivable baseline: a flat 1 kW site metered hourly
 // from January 2024 (baseline year) to February 2025, the corpus grid data.
+// The store's whole year wins over the config's baseline figure, which is
+// named as not used.
 func TestCO2TargetBaselineFromStore(t *testing.T) {
 	corpus := testenv.CorpusPath(t, "grid", "CO2EmisProg_DK1_2024-2025.csv")
 	cfg, dataDir := testConfig(t, `sites: [{name: dc1, price_area: DK1}]
 devices:
   - {name: pdu1, site: dc1, class: pdu, protocol: snmp, address: 127.0.0.1, interval: 1h, snmp: {community: env:C}}
-target: {baseline_year: 2024, reduction_pct: 35, target_year: 2030}
+target: {baseline_year: 2024, reduction_pct: 35, target_year: 2030, baseline_kg_co2e: 1234, baseline_source: older estimate}
 `)
 	from, _ := grid.DanishMonth(2024, time.January)
 	_, to := grid.DanishMonth(2025, time.February)
@@ -261,6 +263,9 @@ target: {baseline_year: 2024, reduction_pct: 35, target_year: 2030}
 	if res.BaselineKgCO2e == nil || math.Abs(*res.BaselineKgCO2e-want) > 1e-6 {
 		t.Fatalf("baseline %v kg, want %v (Σ hourly intensity / 1000 over 2024)", res.BaselineKgCO2e, want)
 	}
+	if res.BaselineFrom != baselineFromStore || !strings.Contains(res.BaselineNote, "target.baseline_kg_co2e (1234.0 kg CO2e, older estimate) is not used") {
+		t.Errorf("baseline from %q, note %q; want the store, the config's figure named as not used", res.BaselineFrom, res.BaselineNote)
+	}
 	// Goal: baseline × (1 − 0.35).
 	if math.Abs(res.GoalKgCO2e-want*0.65) > 1e-6 || len(res.YearToDate) != 2 || res.Ahead == nil || res.RequiredAnnualPc == nil {
 		t.Errorf("target: %+v", res)
@@ -270,4 +275,64 @@ target: {baseline_year: 2024, reduction_pct: 35, target_year: 2030}
 		t.Fatal(err)
 	}
 	t.Logf("co2 target:\n%s", &out)
+	if !strings.Contains(out.String(), "derived from the store (location-based, every month of the year)") {
+		t.Errorf("text does not say the baseline is derived from the store")
+	}
+}
+
+// Market-based beside location-based, from the same energy, never netted.
+// October 2025 with only the annual factor (100 g/kWh) as intensity:
+//
+//	flat: 745 kWh; location 745 × 100 / 1000 = 74.5 kg; market: 60 % of
+//	      745 = 447 kWh under guarantees of origin at 0, the other 298 kWh
+//	      × 400 g/kWh = 119.2 kg.
+//	chain: 745 kWh at the UPS; location 74.5 kg; market: 100 % covered,
+//	      no residual factor needed: 0 kg (shown as 0, not left out).
+//	day:  no market block: "not configured".
+func TestCO2MarketBased(t *testing.T) {
+	sites := strings.Replace(co2Sites, "  - {name: flat, price_area: DK1, accounting: it}\n",
+		"  - {name: flat, price_area: DK1, accounting: it, market: {go_share_pct: 60, residual_g_per_kwh: 400, residual_source: test residual mix 2025}}\n", 1)
+	sites = strings.Replace(sites, "assumed_pue: 1.8}", "assumed_pue: 1.8, market: {go_share_pct: 100}}", 1)
+	cfg, dataDir := testConfig(t, sites)
+	writeMonthSamples(t, dataDir)
+	res, text := co2Run(t, co2Options{Config: cfg, Month: "2025-10"})
+	t.Logf("co2 2025-10:\n%s", text)
+
+	fl := siteOf(t, res, "flat")
+	m := fl.Market
+	if !near4(fl.Location.KgCO2e, 74.5) || !m.Configured || m.KgCO2e == nil || !near4(*m.KgCO2e, 119.2) || m.Instruments == nil ||
+		!near4(m.Instruments.CoveredByGOKWh, 447) || !near4(m.Instruments.ResidualKWh, 298) ||
+		m.Instruments.GOSharePct != 60 || m.Instruments.ResidualGPerKWh != 400 || m.Instruments.ResidualSource != "test residual mix 2025" {
+		t.Errorf("flat: location %v kg, market %+v %+v; want 74.5 and 119.2 kg (447 kWh GO, 298 kWh residual)", fl.Location.KgCO2e, m, m.Instruments)
+	}
+	ch := siteOf(t, res, "chain")
+	if !near4(ch.Location.KgCO2e, 74.5) || ch.Market.KgCO2e == nil || *ch.Market.KgCO2e != 0 || !near4(ch.Market.Instruments.CoveredByGOKWh, 745) {
+		t.Errorf("chain: location %v kg, market %+v", ch.Location.KgCO2e, ch.Market)
+	}
+	if day := siteOf(t, res, "day"); day.Market.Configured || day.Market.KgCO2e != nil || !strings.Contains(day.Market.Note, "not configured") {
+		t.Errorf("day: %+v, want not configured", day.Market)
+	}
+	for _, want := range []string{
+		"location-based    74.500 kg CO2e  Scope 2, Σ hourly kWh × hourly DK1 intensity",
+		"market-based      119.200 kg CO2e  Scope 2, 60.0 % of consumption covered by guarantees of origin at 0 g/kWh; the rest at the residual factor 400.0 g/kWh (test residual mix 2025)",
+		"447.000 kWh covered by guarantees of origin (0 g/kWh), 298.000 kWh at the residual factor",
+		"market-based      0.000 kg CO2e  Scope 2, 100.0 % of consumption covered",
+		"(none needed: all consumption covered by guarantees of origin)",
+		scope2NotNetted,
+		"market-based      not configured",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q", want)
+		}
+	}
+
+	// A market block with a share over 100 % and no residual source is a
+	// config error (exit 2), named by file, line and key.
+	bad, _ := testConfig(t, "sites: [{name: dc1, market: {go_share_pct: 101, residual_g_per_kwh: 300}}]\n")
+	var out, errOut bytes.Buffer
+	err := runCO2(context.Background(), co2Options{Config: bad, Month: "2025-10"}, streams{&out, &errOut})
+	if exitCode(err) != exitBadUse || !strings.Contains(errOut.String(), "sites[0].market.go_share_pct: must be between 0 and 100") ||
+		!strings.Contains(errOut.String(), "sites[0].market.residual_source: missing required key") {
+		t.Errorf("bad market config: %v\n%s%s", err, &out, &errOut)
+	}
 }

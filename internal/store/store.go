@@ -55,6 +55,12 @@ type Reader interface {
 	// Hourly returns per-meter hourly aggregates of the power measurement,
 	// ordered by series, then hour. q.Measurement is ignored.
 	Hourly(ctx context.Context, q Query) ([]Hourly, error)
+	// HourlyEach calls fn for every aggregate Hourly would return, as they
+	// are read, ordered by series, then hour: memory stays bounded however
+	// long the range (a year of 5,000 meters is 44 M aggregates, ≈ 10 GB as
+	// one slice). An error from fn stops the iteration and is returned as
+	// is. q.Measurement is ignored.
+	HourlyEach(ctx context.Context, q Query, fn func(Hourly) error) error
 }
 
 // Store is a backend that can both write and read.

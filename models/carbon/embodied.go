@@ -145,21 +145,25 @@ func parseNumber(s string) (float64, error) {
 }
 
 // BoaviztaSource cites the data behind class defaults.
-const BoaviztaSource = "Boavizta environmental-footprint-data (boavizta-data-us.csv, ODbL-1.0): median gwp_total per subcategory"
+const BoaviztaSource = "Boavizta environmental-footprint-data (boavizta-data-us.csv, ODbL-1.0): median embodied footprint per subcategory, gwp_total × (1 − gwp_use_ratio)"
 
 // ClassDefault is the default embodied footprint of an asset class.
 type ClassDefault struct {
 	Class     string // the subcategory as first spelled in the data
 	Footprint units.KgCO2e
-	Products  int // products with a gwp_total behind the median
+	Products  int // products with gwp_total and gwp_use_ratio behind the median
 	Source    string
 }
 
-// BoaviztaMedians computes the median gwp_total (kg CO2e, whole life cycle as
-// published) per subcategory of a Boavizta environmental-footprint-data CSV.
-// Subcategories are matched regardless of case ("Thin Client" and "Thin
-// client" are one class); the keys are lower case. Rows without a gwp_total
-// are skipped.
+// BoaviztaMedians computes the median embodied footprint (kg CO2e) per
+// subcategory of a Boavizta environmental-footprint-data CSV. A product's
+// embodied footprint is its gwp_total less the use phase: gwp_total × (1 −
+// gwp_use_ratio), i.e. manufacturing, transport and end of life. The use phase
+// is electricity, which Scope 2 already counts from the meters; leaving it in
+// would count a server's electricity twice (for servers it is most of
+// gwp_total). Subcategories are matched regardless of case ("Thin Client" and
+// "Thin client" are one class); the keys are lower case. Rows without
+// gwp_total or gwp_use_ratio cannot be split and are skipped.
 func BoaviztaMedians(name string, r io.Reader) (map[string]ClassDefault, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
@@ -167,17 +171,19 @@ func BoaviztaMedians(name string, r io.Reader) (map[string]ClassDefault, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: header: %w", name, err)
 	}
-	sub, gwp := -1, -1
+	sub, gwp, use := -1, -1, -1
 	for i, h := range header {
 		switch strings.TrimSpace(h) {
 		case "subcategory":
 			sub = i
 		case "gwp_total":
 			gwp = i
+		case "gwp_use_ratio":
+			use = i
 		}
 	}
-	if sub < 0 || gwp < 0 {
-		return nil, fmt.Errorf("%s:1: no subcategory or gwp_total column", name)
+	if sub < 0 || gwp < 0 || use < 0 {
+		return nil, fmt.Errorf("%s:1: no subcategory, gwp_total or gwp_use_ratio column", name)
 	}
 	values := map[string][]float64{}
 	names := map[string]string{}
@@ -189,14 +195,21 @@ func BoaviztaMedians(name string, r io.Reader) (map[string]ClassDefault, error) 
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		if len(rec) <= sub || len(rec) <= gwp || strings.TrimSpace(rec[gwp]) == "" {
+		if len(rec) <= sub || len(rec) <= gwp || len(rec) <= use ||
+			strings.TrimSpace(rec[gwp]) == "" || strings.TrimSpace(rec[use]) == "" {
 			continue
 		}
 		line, col := cr.FieldPos(gwp)
-		v, err := parseNumber(strings.TrimSpace(rec[gwp]))
-		if err != nil || v < 0 {
+		total, err := parseNumber(strings.TrimSpace(rec[gwp]))
+		if err != nil || total < 0 {
 			return nil, fmt.Errorf("%s:%d:%d: gwp_total: invalid value %q", name, line, col, rec[gwp])
 		}
+		line, col = cr.FieldPos(use)
+		ratio, err := parseNumber(strings.TrimSpace(rec[use]))
+		if err != nil || ratio < 0 || ratio > 1 {
+			return nil, fmt.Errorf("%s:%d:%d: gwp_use_ratio: invalid value %q (want 0 to 1)", name, line, col, rec[use])
+		}
+		v := total * (1 - ratio)
 		s := strings.TrimSpace(rec[sub])
 		k := strings.ToLower(s)
 		if _, ok := names[k]; !ok {

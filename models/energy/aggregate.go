@@ -45,6 +45,7 @@ func HourlyFromAggregates(rows []HourlyAggregate, interval time.Duration, widthK
 	if interval <= 0 {
 		return out, fmt.Errorf("hourly energy: poll interval must be positive, got %s", interval)
 	}
+	out.Hours = make([]Hourly, 0, len(rows)) // at most one hour per row
 	var prev *HourlyAggregate
 	for i := range rows {
 		r := &rows[i]

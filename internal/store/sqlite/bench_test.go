@@ -99,3 +99,71 @@ func BenchmarkHourly(b *testing.B) {
 		}
 	}
 }
+
+// benchHours returns one meter's rollups for hours [first, first+n): 60
+// power samples and 60 counter readings each, as Compact leaves a meter
+// polled every minute.
+func benchHours(ser sample.Series, first, n int, kwh float64) []store.Hourly {
+	out := make([]store.Hourly, n)
+	for i := range out {
+		hour := t0.Add(time.Duration(first+i) * time.Hour)
+		w := 200 + float64((first+i)%24)*10
+		out[i] = store.Hourly{Series: ser, Hour: hour, PowerSamples: 60, PowerMeanW: w,
+			CounterSamples: 60, CounterFirstKWh: kwh, CounterLastKWh: kwh + w/1000*59/60,
+			CounterFirstAt: hour, CounterLastAt: hour.Add(59 * time.Minute)}
+		kwh += w / 1000
+	}
+	return out
+}
+
+// BenchmarkWriteHourly loads a week of rollups for 100 meters (16,800
+// rows) per call, as a bulk load would, and reports rows per second.
+func BenchmarkWriteHourly(b *testing.B) {
+	s := openTest(b, Options{})
+	ctx := context.Background()
+	const meters, hours = 100, 7 * 24
+	rows := make([]store.Hourly, 0, meters*hours)
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		rows = rows[:0]
+		for m := range meters {
+			rows = append(rows, benchHours(pdu(fmt.Sprint("pdu", m), "total"), i*hours, hours, 0)...)
+		}
+		i++
+		b.StartTimer()
+		if err := s.WriteHourly(ctx, rows); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(i*meters*hours)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkHourlyEach streams 30 days of rollups of 200 meters (144,000
+// rows) and reports rows per second: the read path of a year's accounting.
+func BenchmarkHourlyEach(b *testing.B) {
+	s := openTest(b, Options{})
+	ctx := context.Background()
+	const meters, hours = 200, 30 * 24
+	for m := range meters {
+		if err := s.WriteHourly(ctx, benchHours(pdu(fmt.Sprint("pdu", m), "total"), 0, hours, 0)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	var n int
+	for b.Loop() {
+		var sum float64
+		if err := s.HourlyEach(ctx, store.Query{}, func(h store.Hourly) error {
+			n++
+			sum += h.PowerMeanW
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		if sum == 0 {
+			b.Fatal("no rows")
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
+}

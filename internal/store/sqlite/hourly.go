@@ -75,92 +75,16 @@ var rollupSQL = `INSERT INTO hourly_power (series_id, hour_ts, power_samples, po
 // (as in Latest), then hour. Each aggregate covers its whole hour. Hours
 // still in raw rows are aggregated on the fly; older ones come from the
 // rollups Compact made, with the same values. q.Measurement is ignored.
+// It collects what HourlyEach streams.
 func (s *Store) Hourly(ctx context.Context, q store.Query) ([]store.Hourly, error) {
-	out, err := s.hourly(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite %s: hourly: %w", s.path, err)
-	}
-	return out, nil
-}
-
-func (s *Store) hourly(ctx context.Context, q store.Query) ([]store.Hourly, error) {
-	from, to := q.From, q.To
-	if !from.IsZero() {
-		from = from.Truncate(time.Hour)
-	}
-	if !to.IsZero() {
-		if t := to.Truncate(time.Hour); t.Before(to) {
-			to = t.Add(time.Hour)
-		}
-	}
-	where, args := seriesFilter(sample.Power, q)
-	rawCond, rawArgs := timeFilter("p.ts", from, to)
-	rollCond, rollArgs := timeFilter("hour_ts", from, to)
-	query := `WITH sel AS (SELECT s.id FROM series s WHERE ` + where + `),
-	agg AS (
-		SELECT 0 AS src, * FROM (` + aggSQL("p.series_id IN (SELECT id FROM sel) AND "+rawCond) + `)
-		UNION ALL
-		SELECT 1, series_id, hour_ts, power_samples, power_mean_w, counter_samples,
-			counter_first_kwh, counter_last_kwh, counter_first_ts, counter_last_ts
-		FROM hourly_power WHERE series_id IN (SELECT id FROM sel) AND ` + rollCond + `
-	)
-	SELECT ` + seriesCols + `, a.* FROM agg a JOIN series s ON s.id = a.sid
-	ORDER BY ` + seriesOrder + `, a.hour, a.src`
-	args = append(append(args, rawArgs...), rollArgs...)
-	rows, err := s.rdb.QueryContext(ctx, query, args...)
-	if err != nil {
+	var out []store.Hourly
+	if err := s.HourlyEach(ctx, q, func(h store.Hourly) error {
+		out = append(out, h)
+		return nil
+	}); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var (
-		out     []store.Hourly
-		lastID  int64 = -1
-		id, sid int64
-		ser     sample.Series
-		hour    int64
-		src     int
-		r       hourRow
-	)
-	dest := append(seriesDest(&id, &ser), &src, &sid, &hour,
-		&r.pn, &r.pm, &r.cn, &r.fv, &r.lv, &r.fa, &r.la)
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return nil, err
-		}
-		h := r.hourly(ser, hour)
-		if n := len(out); n > 0 && id == lastID && out[n-1].Hour.Equal(h.Hour) {
-			// Raw rows of an hour that was already rolled up: the raw
-			// aggregate (src 0) sorts before the rollup (src 1).
-			out[n-1] = merge(out[n-1], h)
-			continue
-		}
-		out = append(out, h)
-		lastID = id
-	}
-	return out, rows.Err()
-}
-
-// hourRow is one scanned row of aggSQL or hourly_power.
-type hourRow struct {
-	pn, cn int
-	pm     sql.NullFloat64
-	fv, lv sql.NullFloat64
-	fa, la sql.NullInt64
-}
-
-func (r *hourRow) hourly(ser sample.Series, hour int64) store.Hourly {
-	h := store.Hourly{
-		Series:         ser,
-		Hour:           fromNS(hour),
-		PowerSamples:   r.pn,
-		PowerMeanW:     r.pm.Float64,
-		CounterSamples: r.cn,
-	}
-	if r.cn > 0 {
-		h.CounterFirstKWh, h.CounterFirstAt = r.fv.Float64, fromNS(r.fa.Int64)
-		h.CounterLastKWh, h.CounterLastAt = r.lv.Float64, fromNS(r.la.Int64)
-	}
-	return h
+	return out, nil
 }
 
 // merge combines the aggregate of late raw rows into the rollup of the same

@@ -206,44 +206,20 @@ func (s *Store) write(ctx context.Context, batch []sample.Sample) error {
 		txs:   make(map[string][2]*sql.Stmt, len(measurements)),
 		rows:  make(map[string][]any, len(measurements)),
 	}
-	// Series created by this transaction; they join the cache only once it
-	// commits, since a rollback would leave their ids free for reuse.
-	var created map[sample.Series]int64
-	sid := func(ser sample.Series) (int64, error) {
-		if id, ok := s.series[ser]; ok {
-			return id, nil
-		}
-		if id, ok := created[ser]; ok {
-			return id, nil
-		}
-		args := []any{ser.Measurement, ser.Site, ser.Room, ser.Rack, ser.Device, ser.Class, ser.Meter, ser.Source}
-		var id int64
-		err := tx.StmtContext(ctx, s.selSer).QueryRowContext(ctx, args...).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			err = tx.StmtContext(ctx, s.insSer).QueryRowContext(ctx, args...).Scan(&id)
-		}
-		if err != nil {
-			return 0, fmt.Errorf("series %s: %w", ser.Key(), err)
-		}
-		if created == nil {
-			created = make(map[sample.Series]int64)
-		}
-		created[ser] = id
-		return id, nil
-	}
+	ids := &seriesIDs{s: s, ctx: ctx, tx: tx}
 
 	// Rows in key order (series, time) touch each B-tree page once; a stable
 	// sort keeps the batch order of duplicates, so the last one still wins.
-	ids := make([]int64, len(batch))
+	sids := make([]int64, len(batch))
 	order := make([]int, len(batch))
 	for i := range batch {
-		if ids[i], err = sid(batch[i].Series); err != nil {
+		if sids[i], err = ids.id(batch[i].Series); err != nil {
 			return err
 		}
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
-		if c := cmp.Compare(ids[a], ids[b]); c != 0 {
+		if c := cmp.Compare(sids[a], sids[b]); c != 0 {
 			return c
 		}
 		return batch[a].Time.Compare(batch[b].Time)
@@ -252,7 +228,7 @@ func (s *Store) write(ctx context.Context, batch []sample.Sample) error {
 	vals := make([]any, 0, 8)
 	for _, i := range order {
 		smp := &batch[i]
-		id := ids[i]
+		id := sids[i]
 		names := columns[smp.Measurement]
 		vals = append(vals[:0], id, smp.Time.UnixNano())
 		for range names {
@@ -280,8 +256,47 @@ func (s *Store) write(ctx context.Context, batch []sample.Sample) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	for ser, id := range created {
-		s.series[ser] = id
-	}
+	ids.committed()
 	return nil
+}
+
+// seriesIDs resolves series to their ids inside one write transaction,
+// creating the series that do not exist yet. Series it creates join the
+// store's cache only once the transaction commits (committed), since a
+// rollback would leave their ids free for reuse.
+type seriesIDs struct {
+	s       *Store
+	ctx     context.Context
+	tx      *sql.Tx
+	created map[sample.Series]int64
+}
+
+func (r *seriesIDs) id(ser sample.Series) (int64, error) {
+	if id, ok := r.s.series[ser]; ok {
+		return id, nil
+	}
+	if id, ok := r.created[ser]; ok {
+		return id, nil
+	}
+	args := []any{ser.Measurement, ser.Site, ser.Room, ser.Rack, ser.Device, ser.Class, ser.Meter, ser.Source}
+	var id int64
+	err := r.tx.StmtContext(r.ctx, r.s.selSer).QueryRowContext(r.ctx, args...).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = r.tx.StmtContext(r.ctx, r.s.insSer).QueryRowContext(r.ctx, args...).Scan(&id)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("series %s: %w", ser.Key(), err)
+	}
+	if r.created == nil {
+		r.created = make(map[sample.Series]int64)
+	}
+	r.created[ser] = id
+	return id, nil
+}
+
+// committed adds the series the transaction created to the store's cache.
+func (r *seriesIDs) committed() {
+	for ser, id := range r.created {
+		r.s.series[ser] = id
+	}
 }

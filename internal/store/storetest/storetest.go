@@ -4,7 +4,9 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -49,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("RoundTrip", func(t *testing.T) { roundTrip(t, open(t)) })
 	t.Run("Overwrite", func(t *testing.T) { overwrite(t, open(t)) })
 	t.Run("InvalidBatchIsAtomic", func(t *testing.T) { invalidBatch(t, open(t)) })
+	t.Run("HourlyEach", func(t *testing.T) { hourlyEach(t, open(t)) })
 }
 
 func ctx(t *testing.T) context.Context {
@@ -238,5 +241,58 @@ func invalidBatch(t *testing.T, s store.Store) {
 	}
 	if n != 0 {
 		t.Errorf("%d samples of a rejected batch were stored, want 0", n)
+	}
+}
+
+// hourlyEach checks that HourlyEach streams exactly what Hourly returns, in
+// the same order, and stops at the callback's error.
+func hourlyEach(t *testing.T, s store.Store) {
+	write(t, s, Samples())
+	// A third meter on another device, and a second site.
+	var more []sample.Sample
+	for i := 0; i < 90; i++ {
+		at := Base.Add(time.Duration(i) * time.Minute)
+		ser := pdu("total")
+		ser.Site, ser.Device = "vejle-dc2", "pdu-b07"
+		more = append(more, sample.Sample{Series: ser, Time: at, Fields: []sample.Field{
+			sample.F("power_w", 50+float64(i%4)), sample.F("energy_kwh", 10+float64(i)/100)}})
+	}
+	write(t, s, more)
+	for _, c := range []struct {
+		q    store.Query
+		rows int // meters × hours
+	}{
+		{store.Query{From: Base, To: Base.Add(2 * time.Hour)}, 3 * 2},
+		{store.Query{Site: "vejle-dc2", From: Base, To: Base.Add(2 * time.Hour)}, 1 * 2},
+		{store.Query{Meter: "total", From: Base.Add(30 * time.Minute), To: Base.Add(90 * time.Minute)}, 2 * 2},
+		{store.Query{Site: "nowhere", From: Base, To: Base.Add(2 * time.Hour)}, 0},
+	} {
+		q := c.q
+		want, err := s.Hourly(ctx(t), q)
+		if err != nil {
+			t.Fatalf("hourly %+v: %v", q, err)
+		}
+		var got []store.Hourly
+		if err := s.HourlyEach(ctx(t), q, func(h store.Hourly) error { got = append(got, h); return nil }); err != nil {
+			t.Fatalf("hourly each %+v: %v", q, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("HourlyEach(%+v) differs from Hourly:\n got %+v\nwant %+v", q, got, want)
+		}
+		if len(got) != c.rows {
+			t.Errorf("HourlyEach(%+v): %d rows, want %d", q, len(got), c.rows)
+		}
+	}
+	stop := errors.New("stop")
+	n := 0
+	err := s.HourlyEach(ctx(t), store.Query{From: Base, To: Base.Add(2 * time.Hour)}, func(store.Hourly) error {
+		n++
+		if n == 2 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || n != 2 {
+		t.Errorf("HourlyEach returned %v after %d rows, want the callback's error after 2", err, n)
 	}
 }

@@ -1,0 +1,154 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func get(t *testing.T, url string) (int, string, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+}
+
+func TestMetrics(t *testing.T) {
+	reg := NewRegistry()
+	polls := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ecometer_polls_total", Help: "test"}, []string{"device", "outcome"})
+	reg.MustRegister(polls)
+	polls.WithLabelValues("pdu-a", "ok").Add(3)
+	srv := httptest.NewServer(New(Options{Gatherer: reg}).srv.Handler)
+	defer srv.Close()
+
+	code, _, body := get(t, srv.URL+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics = %d", code)
+	}
+	want := []string{`ecometer_polls_total{device="pdu-a",outcome="ok"} 3`, "go_goroutines "}
+	if runtime.GOOS == "linux" { // the process collector needs procfs
+		want = append(want, "process_start_time_seconds ")
+	}
+	for _, want := range want {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	polls := NewPolls("ups-a", "pdu-b")
+	polls.OK("ups-a", now.Add(-1500*time.Millisecond))
+	tests := []struct {
+		name     string
+		health   Health
+		wantCode int
+		want     string
+	}{
+		{"healthy without outbox",
+			Health{Devices: polls.Devices()}, http.StatusOK,
+			`{"status":"ok","devices":2,"last_ok_poll_age_seconds":{"pdu-b":null,"ups-a":1.5}}`},
+		{"healthy with outbox",
+			Health{Devices: polls.Devices(), Outbox: &OutboxState{Batches: 2, Bytes: 512, Quarantined: 1}}, http.StatusOK,
+			`{"status":"ok","devices":2,"last_ok_poll_age_seconds":{"pdu-b":null,"ups-a":1.5},"outbox":{"queued_batches":2,"queued_bytes":512,"quarantined_batches":1}}`},
+		{"store unusable",
+			Health{Store: errors.New("disk I/O error")}, http.StatusServiceUnavailable,
+			`{"status":"unavailable","error":"store: disk I/O error","devices":0,"last_ok_poll_age_seconds":{}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := New(Options{Health: func(context.Context) Health { return tt.health }, Now: func() time.Time { return now }})
+			srv := httptest.NewServer(s.srv.Handler)
+			defer srv.Close()
+			code, ctype, body := get(t, srv.URL+"/healthz")
+			if code != tt.wantCode || ctype != "application/json" {
+				t.Errorf("GET /healthz = %d %s, want %d application/json", code, ctype, tt.wantCode)
+			}
+			if strings.TrimSpace(body) != tt.want {
+				t.Errorf("body:\n got %s\nwant %s", strings.TrimSpace(body), tt.want)
+			}
+			var v map[string]any
+			if err := json.Unmarshal([]byte(body), &v); err != nil {
+				t.Errorf("not JSON: %v", err)
+			}
+		})
+	}
+}
+
+func TestRunAndShutdown(t *testing.T) {
+	s := New(Options{Listen: "127.0.0.1:0"})
+	if err := s.Init(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+
+	base := "http://" + s.Addr().String()
+	if code, _, _ := get(t, base+"/healthz"); code != http.StatusOK {
+		t.Errorf("GET /healthz = %d", code)
+	}
+	if code, _, _ := get(t, base+"/nothing"); code != http.StatusNotFound {
+		t.Errorf("GET /nothing = %d, want 404", code)
+	}
+	resp, err := http.Post(base+"/healthz", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST /healthz = %d, want 405", resp.StatusCode)
+	}
+
+	// A second server cannot take the same address: Init says so.
+	if err := New(Options{Listen: s.Addr().String()}).Init(); err == nil || !strings.Contains(err.Error(), "listen on") {
+		t.Errorf("Init on a taken address = %v, want a listen error", err)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v, want nil after cancel", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Error("server still answers after shutdown")
+	}
+}
+
+func TestPolls(t *testing.T) {
+	p := NewPolls("a", "b")
+	t0 := time.Unix(100, 0)
+	p.OK("b", t0)
+	p.OK("c", t0.Add(time.Second)) // not configured up front: appended
+	got := p.Devices()
+	want := []DevicePoll{{"a", time.Time{}}, {"b", t0}, {"c", t0.Add(time.Second)}}
+	if len(got) != len(want) {
+		t.Fatalf("Devices = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i].Device != want[i].Device || !got[i].LastOK.Equal(want[i].LastOK) {
+			t.Errorf("Devices[%d] = %v, want %v", i, got[i], want[i])
+		}
+	}
+}
