@@ -95,16 +95,9 @@ func syntaxProblem(name string, err error) Problem {
 
 // fillDerived sets the defaults that depend on other values.
 func (c *Config) fillDerived() {
+	c.deriveAccountingRoles()
 	for i := range c.Devices {
 		d := &c.Devices[i]
-		if d.AccountingRole == "" {
-			switch d.Class {
-			case ClassFacility:
-				d.AccountingRole = RoleFacility
-			case ClassPDU, ClassUPS, ClassSwitch, ClassServer:
-				d.AccountingRole = RoleIT
-			}
-		}
 		if d.Interval == 0 {
 			d.Interval = c.Collection.Intervals.For(d.Class)
 		}
@@ -119,6 +112,56 @@ func (c *Config) fillDerived() {
 	}
 	if c.Storage.Outbox.Dir == "" && c.Storage.DataDir != "" {
 		c.Storage.Outbox.Dir = filepath.Join(c.Storage.DataDir, "outbox")
+	}
+}
+
+// deriveAccountingRoles gives every device without an accounting_role its
+// default: facility for class facility, it for the rest, but none when a
+// device upstream of it (through feeds) already has that role, since that
+// meter measures this one's energy too. Totals are thus taken at the top of
+// each level's part of a chain, and `config show` prints which meters count.
+func (c *Config) deriveAccountingRoles() {
+	byName := make(map[string]int, len(c.Devices))
+	for i, d := range c.Devices {
+		if _, dup := byName[d.Name]; !dup {
+			byName[d.Name] = i
+		}
+	}
+	base := make([]AccountingRole, len(c.Devices))
+	for i, d := range c.Devices {
+		base[i] = d.AccountingRole
+		if base[i] == "" {
+			switch d.Class {
+			case ClassFacility:
+				base[i] = RoleFacility
+			case ClassPDU, ClassUPS, ClassSwitch, ClassServer:
+				base[i] = RoleIT
+			}
+		}
+	}
+	for i := range c.Devices {
+		d := &c.Devices[i]
+		if d.AccountingRole != "" {
+			continue
+		}
+		d.AccountingRole = base[i]
+		seen := map[int]bool{i: true}
+		for cur := i; ; {
+			ref, err := ParseMeterRef(c.Devices[cur].Feeds)
+			if err != nil {
+				break
+			}
+			up, ok := byName[ref.Device]
+			if !ok || seen[up] {
+				break
+			}
+			seen[up] = true
+			if base[up] == base[i] && base[i] != RoleNone {
+				d.AccountingRole = RoleNone
+				break
+			}
+			cur = up
+		}
 	}
 }
 

@@ -241,8 +241,42 @@ func (v *validator) devices() {
 				v.add(p, "unknown device %q in feeds %q", ref.Device, d.Feeds)
 			} else if v.feedsCycle(i) {
 				v.add(p, "feeds chain of %q loops back to itself", d.Name)
+			} else {
+				v.doubleCounted(i)
 			}
 		}
+	}
+}
+
+// doubleCounted reports device i when the file makes it an accounting meter
+// of a level that a device upstream of it already has: the upstream meter
+// measures i's energy too, so totals would count it twice. (Defaults never
+// do this: deriveAccountingRoles gives a device below a meter of its level
+// the role none. An explicit contradiction is the user's to settle.)
+func (v *validator) doubleCounted(i int) {
+	d := v.c.Devices[i]
+	role := fmt.Sprintf("devices[%d].accounting_role", i)
+	if !v.present(role) || d.AccountingRole == RoleNone {
+		return
+	}
+	seen := map[int]bool{i: true}
+	for cur := i; ; {
+		ref, err := ParseMeterRef(v.c.Devices[cur].Feeds)
+		if err != nil {
+			return
+		}
+		up, ok := v.devs[ref.Device]
+		if !ok || seen[up] {
+			return
+		}
+		seen[up] = true
+		u := v.c.Devices[up]
+		if u.AccountingRole == d.AccountingRole {
+			v.add(role, "%q and %q are both %s accounting meters, and %q is upstream of %q (feeds): its energy would be counted twice "+
+				"(set accounting_role: none on one of them)", u.Name, d.Name, d.AccountingRole, u.Name, d.Name)
+			return
+		}
+		cur = up
 	}
 }
 
