@@ -118,8 +118,12 @@ func runDemo(ctx context.Context, opts demoOptions, s streams) error {
 
 	fmt.Fprintf(s.Out, "ecometer demo: site %s (%s), %d devices on the SNMP simulator at %s\n",
 		site.Name, site.PriceArea, len(jobs), agent.Addr())
+	where := dir + " (removed at the end; --data-dir DIR keeps it)"
+	if opts.DataDir != "" {
+		where = dir
+	}
 	fmt.Fprintf(s.Out, "Collecting %s to %s (%d h simulated, Danish time) into embedded SQLite in %s\n",
-		from.In(loc).Format("2006-01-02 15:04"), to.In(loc).Format("2006-01-02 15:04 MST"), opts.Hours, dir)
+		from.In(loc).Format("2006-01-02 15:04"), to.In(loc).Format("2006-01-02 15:04 MST"), opts.Hours, where)
 
 	log := slog.New(slog.NewTextHandler(s.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	runner, err := collectors.NewRunner(st, collectors.RunnerOptions{Logger: log, Now: now})
