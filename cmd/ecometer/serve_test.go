@@ -474,11 +474,11 @@ func TestServeAddresses(t *testing.T) {
 		wantHost string
 		wantPort uint16
 	}{
-		{"10.0.0.1", 161, "10.0.0.1", 161},
-		{"10.0.0.1:1161", 161, "10.0.0.1", 1161},
+		{"127.0.0.21", 161, "127.0.0.21", 161},
+		{"127.0.0.21:1161", 161, "127.0.0.21", 1161},
 		{"pdu-a.example", 1161, "pdu-a.example", 1161},
-		{"fd00::5", 161, "fd00::5", 161},
-		{"[fd00::5]:1161", 161, "fd00::5", 1161},
+		{"::1", 161, "::1", 161},
+		{"[::1]:1161", 161, "::1", 1161},
 	} {
 		h, p, err := hostPort(tt.addr, tt.port)
 		if err != nil || h != tt.wantHost || p != tt.wantPort {
@@ -487,7 +487,7 @@ func TestServeAddresses(t *testing.T) {
 	}
 	for addr, want := range map[string]string{
 		"bmc-1.example":                   "https://bmc-1.example",
-		"10.0.1.5:8443":                   "https://10.0.1.5:8443",
+		"127.0.1.5:8443":                  "https://127.0.1.5:8443",
 		"https://bmc-1.example:8443/":     "https://bmc-1.example:8443",
 		"https://bmc-1.example/redfish/1": "https://bmc-1.example",
 	} {
