@@ -7,7 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ecometer/ecometer/collectors"
@@ -179,40 +180,73 @@ func (c *Collector) Close() error {
 }
 
 // toSamples groups readings into one sample per measurement and meter, with
-// fields in the schema's order.
+// fields in the schema's order (the last reading of a field wins).
 func toSamples(target collectors.Target, at time.Time, readings []Reading) []sample.Sample {
-	type key struct{ measurement, meter string }
-	byKey := map[key]map[string]Reading{}
-	var keys []key
-	for _, r := range readings {
-		k := key{r.Measurement, r.Meter}
-		if byKey[k] == nil {
-			byKey[k] = map[string]Reading{}
-			keys = append(keys, k)
-		}
-		byKey[k][r.Field] = r
+	// Readings in (measurement, meter) order, profile order within a group.
+	order := make([]int, len(readings))
+	for i := range order {
+		order[i] = i
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].measurement != keys[j].measurement {
-			return keys[i].measurement < keys[j].measurement
+	slices.SortStableFunc(order, func(a, b int) int {
+		ra, rb := &readings[a], &readings[b]
+		if c := strings.Compare(ra.Measurement, rb.Measurement); c != 0 {
+			return c
 		}
-		return keys[i].meter < keys[j].meter
+		return strings.Compare(ra.Meter, rb.Meter)
 	})
-	out := make([]sample.Sample, 0, len(keys)+1)
-	for _, k := range keys {
-		s := sample.Sample{Series: target.Series(k.measurement, k.meter, Source), Time: at}
-		for _, name := range sample.FieldNames(k.measurement) {
-			r, ok := byKey[k][name]
-			if !ok {
+	groups := 0
+	for i, o := range order {
+		if i == 0 || !sameGroup(&readings[o], &readings[order[i-1]]) {
+			groups++
+		}
+	}
+	out := make([]sample.Sample, 0, groups+1)
+	fields := make([]sample.Field, 0, len(readings)) // shared backing array
+	var names []string
+	var schema map[string]sample.Kind
+	measurement := ""
+	for start := 0; start < len(order); {
+		first := &readings[order[start]]
+		end := start + 1
+		for end < len(order) && sameGroup(&readings[order[end]], first) {
+			end++
+		}
+		if names == nil || first.Measurement != measurement {
+			measurement = first.Measurement
+			names, schema = sample.FieldNames(measurement), sample.Schema[measurement]
+		}
+		from := len(fields)
+		for _, name := range names {
+			r := lastField(readings, order[start:end], name)
+			if r == nil {
 				continue
 			}
-			if sample.Schema[k.measurement][name] == sample.Bool {
-				s.Fields = append(s.Fields, sample.B(name, r.Value != 0))
+			if schema[name] == sample.Bool {
+				fields = append(fields, sample.B(name, r.Value != 0))
 			} else {
-				s.Fields = append(s.Fields, sample.F(name, r.Value))
+				fields = append(fields, sample.F(name, r.Value))
 			}
 		}
+		s := sample.Sample{Series: target.Series(first.Measurement, first.Meter, Source), Time: at}
+		if len(fields) > from {
+			s.Fields = fields[from:len(fields):len(fields)]
+		}
 		out = append(out, s)
+		start = end
 	}
 	return out
+}
+
+func sameGroup(a, b *Reading) bool {
+	return a.Measurement == b.Measurement && a.Meter == b.Meter
+}
+
+// lastField returns the last of the readings at idx that fills field.
+func lastField(readings []Reading, idx []int, field string) *Reading {
+	for i := len(idx) - 1; i >= 0; i-- {
+		if r := &readings[idx[i]]; r.Field == field {
+			return r
+		}
+	}
+	return nil
 }

@@ -3,9 +3,9 @@ package snmp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,12 +46,24 @@ const (
 	oidSysDescr    = ".1.3.6.1.2.1.1.1.0"
 )
 
-// plan is what one poll of a profile asks for.
+// plan is what one poll of a profile asks for, worked out once per
+// collector: the OIDs to GET and walk, and per metric the columns it reads
+// (as indexes into columns) and its meter template. A plan, and the
+// snapshot it reuses, belong to one collector and so to one goroutine at a
+// time.
 type plan struct {
-	profile *Profile
-	metrics []*Metric
-	scalars []string // always starts with sysUpTime: the reachability check
-	columns []string
+	profile  *Profile
+	metrics  []*Metric
+	compiled []metricPlan // parallel to metrics
+	scalars  []string     // always starts with sysUpTime: the reachability check
+	columns  []string
+
+	// byLength is the column indexes, longest column first, with the
+	// prefix a row of each has (the column and a dot): a column that is a
+	// prefix of another cannot steal its rows.
+	byLength []columnPrefix
+	// chained are the metrics with label lookups past their first step.
+	chained []int
 
 	// labels caches the varbinds of label lookups past their first step
 	// (PoE port → entPhysicalIndex → ifName: two GETs per poll otherwise).
@@ -60,6 +72,47 @@ type plan struct {
 	labels   map[string]gosnmp.SnmpPDU
 	labelsAt time.Time
 	now      func() time.Time // default time.Now
+
+	snap snapshot          // reused from poll to poll
+	seen map[fieldKey]bool // reused by evaluate
+}
+
+type columnPrefix struct {
+	col    int
+	prefix string // column + "."
+}
+
+// metricPlan is a metric with its OIDs resolved: column references are
+// indexes into plan.columns (-1: none).
+type metricPlan struct {
+	scalar  string // normalized scalar OID ("" for columns)
+	col     int
+	column  string // normalized column OID
+	where   []condPlan
+	digits  int // decimal-digits column
+	esScale int // entity-sensor scale column
+	esPrec  int // entity-sensor precision column
+	label   []labelPlan
+	chain   int // chain column (chain by arc: -1)
+	meter   []meterPart
+	literal bool // meter has no placeholders: meter[0].text as it is
+}
+
+type condPlan struct {
+	col int // -1: by arc
+}
+
+type labelPlan struct {
+	col    int    // the first step's column index (first step only)
+	column string // normalized column OID
+	suffix string
+}
+
+// meterPart is a piece of a meter template: text, or a placeholder.
+type meterPart struct {
+	kind byte // 't' text, 'i' {index}, 'l' {label}, 'a' {1}…{9}
+	text string
+	arc  int
 }
 
 // labelTTL is how long cached label lookups are reused.
@@ -79,58 +132,127 @@ func newPlan(p *Profile, reg *Registry) *plan {
 	}
 	scalars := map[string]bool{oidSysUpTime: true}
 	pl.scalars = append(pl.scalars, oidSysUpTime)
-	cols := map[string]bool{}
-	addCol := func(o string) {
+	cols := map[string]int{}
+	addCol := func(o string) int {
 		o = normOID(o)
-		if !cols[o] {
-			cols[o] = true
-			pl.columns = append(pl.columns, o)
+		if i, ok := cols[o]; ok {
+			return i
 		}
+		cols[o] = len(pl.columns)
+		pl.columns = append(pl.columns, o)
+		return len(pl.columns) - 1
 	}
-	for _, m := range pl.metrics {
+	pl.compiled = make([]metricPlan, len(pl.metrics))
+	for i, m := range pl.metrics {
+		mp := &pl.compiled[i]
+		*mp = metricPlan{col: -1, digits: -1, esScale: -1, esPrec: -1, chain: -1}
+		mp.meter, mp.literal = compileMeter(m.Meter)
 		if m.Scalar != "" {
 			o := normOID(m.Scalar)
+			mp.scalar = o
 			if !scalars[o] {
 				scalars[o] = true
 				pl.scalars = append(pl.scalars, o)
 			}
 			continue
 		}
-		addCol(m.Column)
+		mp.col = addCol(m.Column)
+		mp.column = pl.columns[mp.col]
 		for _, c := range m.Where {
+			cp := condPlan{col: -1}
 			if c.Column != "" {
-				addCol(c.Column)
+				cp.col = addCol(c.Column)
 			}
+			mp.where = append(mp.where, cp)
 		}
 		if m.Scale.DecimalDigits != "" {
-			addCol(m.Scale.DecimalDigits)
+			mp.digits = addCol(m.Scale.DecimalDigits)
 		}
 		if es := m.Scale.EntitySensor; es != nil {
-			addCol(es.Scale)
-			addCol(es.Precision)
+			mp.esScale = addCol(es.Scale)
+			mp.esPrec = addCol(es.Precision)
 		}
-		if len(m.Label) > 0 {
-			addCol(m.Label[0].Column)
+		for k, l := range m.Label {
+			lp := labelPlan{col: -1, column: normOID(l.Column), suffix: l.Suffix}
+			if k == 0 {
+				lp.col = addCol(l.Column)
+			}
+			mp.label = append(mp.label, lp)
+		}
+		if len(m.Label) > 1 {
+			pl.chained = append(pl.chained, i)
 		}
 		if m.Chain != nil && m.Chain.Column != "" {
-			addCol(m.Chain.Column)
+			mp.chain = addCol(m.Chain.Column)
 		}
 	}
+	for i, c := range pl.columns {
+		pl.byLength = append(pl.byLength, columnPrefix{col: i, prefix: c + "."})
+	}
+	sort.SliceStable(pl.byLength, func(i, j int) bool { return len(pl.byLength[i].prefix) > len(pl.byLength[j].prefix) })
+	pl.snap = snapshot{scalars: map[string]gosnmp.SnmpPDU{}, extra: map[string]gosnmp.SnmpPDU{},
+		columns: make([]map[string]gosnmp.SnmpPDU, len(pl.columns)), rows: make([][]string, len(pl.columns))}
+	for i := range pl.snap.columns {
+		pl.snap.columns[i] = map[string]gosnmp.SnmpPDU{}
+	}
+	pl.seen = map[fieldKey]bool{}
 	return pl
 }
 
-// snapshot is what one poll read: scalars by OID, columns by column OID
-// then row index.
+// compileMeter splits a meter template into text and placeholders.
+func compileMeter(tmpl string) ([]meterPart, bool) {
+	var parts []meterPart
+	last := 0
+	for _, loc := range placeholder.FindAllStringSubmatchIndex(tmpl, -1) {
+		if loc[0] > last {
+			parts = append(parts, meterPart{kind: 't', text: tmpl[last:loc[0]]})
+		}
+		switch name := tmpl[loc[2]:loc[3]]; name {
+		case "index":
+			parts = append(parts, meterPart{kind: 'i'})
+		case "label":
+			parts = append(parts, meterPart{kind: 'l'})
+		default:
+			n := 0
+			if name != "" {
+				n = int(name[0] - '0')
+			}
+			parts = append(parts, meterPart{kind: 'a', arc: n})
+		}
+		last = loc[1]
+	}
+	if len(parts) == 0 {
+		return []meterPart{{kind: 't', text: tmpl}}, true
+	}
+	if last < len(tmpl) {
+		parts = append(parts, meterPart{kind: 't', text: tmpl[last:]})
+	}
+	return parts, false
+}
+
+// snapshot is what one poll read: scalars by OID, columns (indexed like
+// plan.columns) by row index.
 type snapshot struct {
 	scalars map[string]gosnmp.SnmpPDU
-	columns map[string]map[string]gosnmp.SnmpPDU
-	rows    map[string][]string // row indexes per column, in walk order
+	columns []map[string]gosnmp.SnmpPDU
+	rows    [][]string // row indexes per column, in walk order
 	extra   map[string]gosnmp.SnmpPDU
 }
 
+func (s *snapshot) reset() {
+	clear(s.scalars)
+	clear(s.extra)
+	for i := range s.columns {
+		clear(s.columns[i])
+		s.rows[i] = s.rows[i][:0]
+	}
+}
+
+// read polls the device. The snapshot it returns is the plan's own,
+// valid until the next read.
 func (pl *plan) read(ctx context.Context, t Transport) (*snapshot, error) {
-	s := &snapshot{scalars: map[string]gosnmp.SnmpPDU{}, columns: map[string]map[string]gosnmp.SnmpPDU{},
-		rows: map[string][]string{}, extra: map[string]gosnmp.SnmpPDU{}}
+	s := &pl.snap
+	s.reset()
 	got, err := t.Get(ctx, pl.scalars)
 	if err != nil {
 		return nil, err
@@ -147,7 +269,7 @@ func (pl *plan) read(ctx context.Context, t Transport) (*snapshot, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.addColumns(pl.columns, vars)
+		pl.addColumns(s, vars)
 	}
 	if err := pl.readLabels(ctx, t, s); err != nil {
 		return nil, err
@@ -155,24 +277,19 @@ func (pl *plan) read(ctx context.Context, t Transport) (*snapshot, error) {
 	return s, nil
 }
 
-func (s *snapshot) addColumns(columns []string, vars []gosnmp.SnmpPDU) {
-	// Longest column first, so a column that is a prefix of another
-	// cannot steal its rows.
-	sorted := append([]string(nil), columns...)
-	sort.Slice(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
+// addColumns files walked varbinds by column and row index. The stored
+// varbinds carry their normalized name, which is column + "." + index.
+func (pl *plan) addColumns(s *snapshot, vars []gosnmp.SnmpPDU) {
 	for _, v := range vars {
 		name := normOID(v.Name)
-		for _, c := range sorted {
-			if strings.HasPrefix(name, c+".") {
-				idx := name[len(c)+1:]
-				m := s.columns[c]
-				if m == nil {
-					m = map[string]gosnmp.SnmpPDU{}
-					s.columns[c] = m
-				}
+		for _, c := range pl.byLength {
+			if strings.HasPrefix(name, c.prefix) {
+				idx := name[len(c.prefix):]
+				m := s.columns[c.col]
 				if _, dup := m[idx]; !dup {
-					s.rows[c] = append(s.rows[c], idx)
+					s.rows[c.col] = append(s.rows[c.col], idx)
 				}
+				v.Name = name
 				m[idx] = v
 				break
 			}
@@ -183,6 +300,9 @@ func (s *snapshot) addColumns(columns []string, vars []gosnmp.SnmpPDU) {
 // readLabels follows label chains past their first step with batched GETs,
 // one round trip per step.
 func (pl *plan) readLabels(ctx context.Context, t Transport, s *snapshot) error {
+	if len(pl.chained) == 0 {
+		return nil
+	}
 	now := time.Now
 	if pl.now != nil {
 		now = pl.now
@@ -194,12 +314,13 @@ func (pl *plan) readLabels(ctx context.Context, t Transport, s *snapshot) error 
 		want := map[string]bool{}
 		var oids []string
 		hits := 0
-		for _, m := range pl.metrics {
-			if len(m.Label) <= step {
+		for _, i := range pl.chained {
+			mp := &pl.compiled[i]
+			if len(mp.label) <= step {
 				continue
 			}
-			for _, idx := range s.rows[normOID(m.Column)] {
-				prev, ok := s.labelStep(m, idx, step-1)
+			for _, idx := range s.rows[mp.col] {
+				prev, ok := s.labelStep(mp, idx, step-1)
 				if !ok {
 					continue
 				}
@@ -207,7 +328,7 @@ func (pl *plan) readLabels(ctx context.Context, t Transport, s *snapshot) error 
 				if !ok {
 					continue
 				}
-				o := normOID(m.Label[step].Column) + "." + next + m.Label[step].Suffix
+				o := mp.label[step].column + "." + next + mp.label[step].suffix
 				if _, have := s.extra[o]; have || want[o] {
 					continue
 				}
@@ -240,8 +361,8 @@ func (pl *plan) readLabels(ctx context.Context, t Transport, s *snapshot) error 
 }
 
 // labelStep returns the varbind of label step k for a row.
-func (s *snapshot) labelStep(m *Metric, idx string, k int) (gosnmp.SnmpPDU, bool) {
-	v, ok := s.columns[normOID(m.Label[0].Column)][idx]
+func (s *snapshot) labelStep(mp *metricPlan, idx string, k int) (gosnmp.SnmpPDU, bool) {
+	v, ok := s.columns[mp.label[0].col][idx]
 	if !ok {
 		return v, false
 	}
@@ -250,7 +371,7 @@ func (s *snapshot) labelStep(m *Metric, idx string, k int) (gosnmp.SnmpPDU, bool
 		if !ok {
 			return v, false
 		}
-		v, ok = s.extra[normOID(m.Label[i].Column)+"."+next+m.Label[i].Suffix]
+		v, ok = s.extra[mp.label[i].column+"."+next+mp.label[i].suffix]
 		if !ok {
 			return v, false
 		}
@@ -265,8 +386,17 @@ type fieldKey struct{ measurement, meter, field string }
 // instances give no reading; values of the wrong type are skipped with a
 // debug message.
 func (pl *plan) evaluate(s *snapshot, log *slog.Logger) []Reading {
-	var out []Reading
-	seen := map[fieldKey]bool{}
+	n := 0
+	for i := range pl.compiled {
+		if c := pl.compiled[i].col; c >= 0 {
+			n += len(s.rows[c])
+		} else {
+			n++
+		}
+	}
+	out := make([]Reading, 0, n)
+	seen := pl.seen
+	clear(seen)
 	emit := func(r Reading) {
 		k := fieldKey{r.Measurement, r.Meter, r.Field}
 		if seen[k] {
@@ -275,51 +405,51 @@ func (pl *plan) evaluate(s *snapshot, log *slog.Logger) []Reading {
 		seen[k] = true
 		out = append(out, r)
 	}
-	for _, m := range pl.metrics {
-		if m.Scalar != "" {
-			o := normOID(m.Scalar)
-			v, ok := s.scalars[o]
+	for i, m := range pl.metrics {
+		mp := &pl.compiled[i]
+		if mp.col < 0 {
+			v, ok := s.scalars[mp.scalar]
 			if !ok {
 				continue
 			}
-			if r, ok := pl.reading(m, v, o, m.Meter, 0, 0, 0, log); ok {
+			if r, ok := pl.reading(m, v, mp.scalar, m.Meter, 0, 0, 0, log); ok {
 				emit(r)
 			}
 			continue
 		}
-		col := normOID(m.Column)
 		var sum *Reading
-		for _, idx := range s.rows[col] {
-			v := s.columns[col][idx]
-			if !s.keep(m, idx) {
+		col := s.columns[mp.col]
+		for _, idx := range s.rows[mp.col] {
+			v := col[idx]
+			if !s.keep(m, mp, idx) {
 				continue
 			}
 			var digits, esScale, esPrec float64
 			var err error
-			if m.Scale.DecimalDigits != "" {
-				if digits, err = s.sameRow(m.Scale.DecimalDigits, idx); err != nil {
-					log.Debug("snmp: no decimal digits", "oid", col+"."+idx, "err", err)
+			if mp.digits >= 0 {
+				if digits, err = s.sameRow(mp.digits, idx); err != nil {
+					log.Debug("snmp: no decimal digits", "oid", v.Name, "err", err)
 					continue
 				}
 			}
-			if es := m.Scale.EntitySensor; es != nil {
-				if esScale, err = s.sameRow(es.Scale, idx); err != nil {
-					log.Debug("snmp: no sensor scale", "oid", col+"."+idx, "err", err)
+			if mp.esScale >= 0 {
+				if esScale, err = s.sameRow(mp.esScale, idx); err != nil {
+					log.Debug("snmp: no sensor scale", "oid", v.Name, "err", err)
 					continue
 				}
-				if esPrec, err = s.sameRow(es.Precision, idx); err != nil {
-					log.Debug("snmp: no sensor precision", "oid", col+"."+idx, "err", err)
+				if esPrec, err = s.sameRow(mp.esPrec, idx); err != nil {
+					log.Debug("snmp: no sensor precision", "oid", v.Name, "err", err)
 					continue
 				}
 			}
-			meter := s.meter(m, idx)
-			r, ok := pl.reading(m, v, col+"."+idx, meter, digits, esScale, esPrec, log)
+			meter := s.meter(m, mp, idx)
+			r, ok := pl.reading(m, v, v.Name, meter, digits, esScale, esPrec, log)
 			if !ok {
 				continue
 			}
 			if m.Sum {
 				if sum == nil {
-					r.OID = col
+					r.OID = mp.column
 					sum = &r
 				} else {
 					sum.Value += r.Value
@@ -366,16 +496,16 @@ func (pl *plan) reading(m *Metric, v gosnmp.SnmpPDU, oid, meter string, digits, 
 	return r, true
 }
 
-func (s *snapshot) sameRow(column, idx string) (float64, error) {
-	v, ok := s.columns[normOID(column)][idx]
+func (s *snapshot) sameRow(col int, idx string) (float64, error) {
+	v, ok := s.columns[col][idx]
 	if !ok {
 		return 0, errAbsent
 	}
 	return Number(v)
 }
 
-func (s *snapshot) keep(m *Metric, idx string) bool {
-	for _, c := range m.Where {
+func (s *snapshot) keep(m *Metric, mp *metricPlan, idx string) bool {
+	for i, c := range m.Where {
 		var val float64
 		if c.Arc > 0 {
 			a, ok := arc(idx, c.Arc)
@@ -384,7 +514,7 @@ func (s *snapshot) keep(m *Metric, idx string) bool {
 			}
 			val = float64(a)
 		} else {
-			v, err := s.sameRow(c.Column, idx)
+			v, err := s.sameRow(mp.where[i].col, idx)
 			if errors.Is(err, errAbsent) && c.IfPresent {
 				continue
 			}
@@ -409,39 +539,62 @@ func (s *snapshot) keep(m *Metric, idx string) bool {
 
 // arc returns the n-th (1-based) arc of a row index.
 func arc(idx string, n int) (uint64, bool) {
-	parts := strings.Split(idx, ".")
-	if n < 1 || n > len(parts) {
+	if n < 1 {
 		return 0, false
 	}
+	part := idx
+	for range n - 1 {
+		i := strings.IndexByte(part, '.')
+		if i < 0 {
+			return 0, false
+		}
+		part = part[i+1:]
+	}
+	if i := strings.IndexByte(part, '.'); i >= 0 {
+		part = part[:i]
+	}
 	var v uint64
-	for _, c := range parts[n-1] {
+	for _, c := range part {
 		if c < '0' || c > '9' {
 			return 0, false
 		}
 		v = v*10 + uint64(c-'0')
 	}
-	return v, parts[n-1] != ""
+	return v, part != ""
 }
 
-func (s *snapshot) meter(m *Metric, idx string) string {
-	out := placeholder.ReplaceAllStringFunc(m.Meter, func(ph string) string {
-		switch name := ph[1 : len(ph)-1]; name {
-		case "index":
-			return idx
-		case "label":
-			if v, ok := s.labelStep(m, idx, len(m.Label)-1); ok {
-				if t, ok := text(v); ok {
-					return sanitize(t)
+func (s *snapshot) meter(m *Metric, mp *metricPlan, idx string) string {
+	var out string
+	if mp.literal {
+		out = m.Meter
+	} else {
+		var b strings.Builder
+		b.Grow(len(m.Meter) + len(idx))
+		for _, p := range mp.meter {
+			switch p.kind {
+			case 't':
+				b.WriteString(p.text)
+			case 'i':
+				b.WriteString(idx)
+			case 'l':
+				label := idx
+				if v, ok := s.labelStep(mp, idx, len(mp.label)-1); ok {
+					if t, ok := text(v); ok {
+						label = sanitize(t)
+					}
+				}
+				b.WriteString(label)
+			case 'a':
+				if a, ok := arc(idx, p.arc); ok {
+					var buf [20]byte
+					b.Write(strconv.AppendUint(buf[:0], a, 10))
+				} else {
+					b.WriteString(idx)
 				}
 			}
-			return idx
-		default:
-			if a, ok := arc(idx, int(name[0]-'0')); ok {
-				return fmt.Sprint(a)
-			}
-			return idx
 		}
-	})
+		out = b.String()
+	}
 	if c := m.Chain; c != nil {
 		var unit float64
 		ok := false
@@ -450,11 +603,11 @@ func (s *snapshot) meter(m *Metric, idx string) string {
 			a, ok = arc(idx, c.Arc)
 			unit = float64(a)
 		} else {
-			v, err := s.sameRow(c.Column, idx)
+			v, err := s.sameRow(mp.chain, idx)
 			unit, ok = v, err == nil
 		}
 		if ok && int(unit) != c.First {
-			out = fmt.Sprintf("unit%d/%s", int(unit)-c.First+1, out)
+			out = "unit" + strconv.Itoa(int(unit)-c.First+1) + "/" + out
 		}
 	}
 	return out

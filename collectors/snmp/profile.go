@@ -465,7 +465,14 @@ func parseOID(s string) (string, error) {
 	return "." + t, nil
 }
 
+// normOID returns s as parseOID does, or s itself when it is not a valid
+// OID. A string that already starts with a dot and has no surrounding space
+// comes back unchanged either way, so it is returned without parsing (the
+// names gosnmp decodes are all of that form).
 func normOID(s string) string {
+	if strings.HasPrefix(s, ".") && strings.TrimSpace(s) == s {
+		return s
+	}
 	o, err := parseOID(s)
 	if err != nil {
 		return s

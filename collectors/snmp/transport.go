@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -213,12 +214,13 @@ const (
 type gosnmpTransport struct {
 	g       *gosnmp.GoSNMP
 	host    string
-	reps    uint32 // max-repetitions in use
-	maxReps uint32 // configured max-repetitions (the recovery cap)
-	noBulk  bool   // GETNEXT walks
-	v1      bool   // SNMPv1: GETNEXT for good
-	reduced bool   // the current walk had to reduce reps or fall back
-	okWalks int    // walks in a row without a reduction, at reduced settings
+	reps    uint32      // max-repetitions in use
+	maxReps uint32      // configured max-repetitions (the recovery cap)
+	noBulk  bool        // GETNEXT walks
+	v1      bool        // SNMPv1: GETNEXT for good
+	reduced bool        // the current walk had to reduce reps or fall back
+	okWalks int         // walks in a row without a reduction, at reduced settings
+	walk    *columnWalk // the last walk, restarted for the same roots
 }
 
 // settle is called after each successful walk: it counts walks without
@@ -262,6 +264,13 @@ func (t *gosnmpTransport) maxOids() int {
 
 func (t *gosnmpTransport) Get(ctx context.Context, oids []string) ([]gosnmp.SnmpPDU, error) {
 	t.bind(ctx)
+	if len(oids) > 0 && len(oids) <= t.maxOids() {
+		out, err := t.getBatch(oids)
+		if err != nil {
+			return []gosnmp.SnmpPDU{}, err
+		}
+		return out, nil
+	}
 	out := make([]gosnmp.SnmpPDU, 0, len(oids))
 	for start := 0; start < len(oids); start += t.maxOids() {
 		batch := oids[start:min(start+t.maxOids(), len(oids))]
@@ -278,12 +287,15 @@ func (t *gosnmpTransport) Get(ctx context.Context, oids []string) ([]gosnmp.Snmp
 // instance with noSuchName for the whole PDU: that varbind is marked absent
 // and the rest asked again.
 func (t *gosnmpTransport) getBatch(batch []string) ([]gosnmp.SnmpPDU, error) {
-	absent := map[string]bool{}
+	var absent map[string]bool // made on the first noSuchName
 	for {
-		ask := make([]string, 0, len(batch))
-		for _, o := range batch {
-			if !absent[o] {
-				ask = append(ask, o)
+		ask := batch
+		if len(absent) > 0 {
+			ask = make([]string, 0, len(batch))
+			for _, o := range batch {
+				if !absent[o] {
+					ask = append(ask, o)
+				}
 			}
 		}
 		var vars []gosnmp.SnmpPDU
@@ -293,6 +305,9 @@ func (t *gosnmpTransport) getBatch(batch []string) ([]gosnmp.SnmpPDU, error) {
 				return nil, fmt.Errorf("snmp %s: get %s…: %w", t.host, ask[0], classify(err))
 			}
 			if res.Error == gosnmp.NoSuchName && res.ErrorIndex > 0 && int(res.ErrorIndex) <= len(ask) {
+				if absent == nil {
+					absent = map[string]bool{}
+				}
 				absent[ask[res.ErrorIndex-1]] = true
 				continue
 			}
@@ -300,6 +315,9 @@ func (t *gosnmpTransport) getBatch(batch []string) ([]gosnmp.SnmpPDU, error) {
 				return nil, fmt.Errorf("snmp %s: get %s…: agent error %v (index %d)", t.host, ask[0], res.Error, res.ErrorIndex)
 			}
 			vars = res.Variables
+		}
+		if len(absent) == 0 {
+			return vars[:min(len(vars), len(batch)):min(len(vars), len(batch))], nil
 		}
 		out := make([]gosnmp.SnmpPDU, 0, len(batch))
 		i := 0
@@ -362,7 +380,15 @@ func (t *gosnmpTransport) Walk(ctx context.Context, roots []string) ([]gosnmp.Sn
 }
 
 func (t *gosnmpTransport) walkBatch(ctx context.Context, roots []string, out []gosnmp.SnmpPDU) ([]gosnmp.SnmpPDU, error) {
-	w := newColumnWalk(roots)
+	// A collector walks the same columns every poll: the walk is set up
+	// once and restarted.
+	w := t.walk
+	if w == nil || !slices.Equal(w.given, roots) {
+		w = newColumnWalk(roots)
+		t.walk = w
+	} else {
+		w.restart()
+	}
 	for !w.done() {
 		if err := ctx.Err(); err != nil {
 			return out, err
@@ -451,30 +477,48 @@ var (
 // columnWalk walks several columns side by side: every request asks for
 // the next rows of every column not yet finished.
 type columnWalk struct {
+	given  []string // the roots as passed in
+	start  []string // the roots with a leading dot
 	roots  []string // with a trailing dot
 	cursor []string
 	active []int // indexes into roots still walking
+
+	// buffers reused from request to request
+	ask      []string
+	finished []bool
 }
 
 func newColumnWalk(roots []string) *columnWalk {
-	w := &columnWalk{roots: make([]string, len(roots)), cursor: make([]string, len(roots))}
+	w := &columnWalk{given: slices.Clone(roots), start: make([]string, len(roots)),
+		roots: make([]string, len(roots)), cursor: make([]string, len(roots))}
 	for i, r := range roots {
 		r = "." + strings.Trim(r, ".")
+		w.start[i] = r
 		w.roots[i] = r + "."
-		w.cursor[i] = r
+	}
+	w.restart()
+	return w
+}
+
+// restart puts every column back at its start.
+func (w *columnWalk) restart() {
+	copy(w.cursor, w.start)
+	w.active = w.active[:0]
+	for i := range w.start {
 		w.active = append(w.active, i)
 	}
-	return w
 }
 
 func (w *columnWalk) done() bool { return len(w.active) == 0 }
 
+// cursors returns the OIDs of the next request; the slice is reused by the
+// next call.
 func (w *columnWalk) cursors() []string {
-	c := make([]string, len(w.active))
-	for i, a := range w.active {
-		c[i] = w.cursor[a]
+	w.ask = w.ask[:0]
+	for _, a := range w.active {
+		w.ask = append(w.ask, w.cursor[a])
 	}
-	return c
+	return w.ask
 }
 
 // finish drops the i-th active column.
@@ -491,7 +535,11 @@ func (w *columnWalk) take(vars []gosnmp.SnmpPDU, out []gosnmp.SnmpPDU) ([]gosnmp
 	if n == 0 {
 		return out, false
 	}
-	finished := make([]bool, n)
+	if cap(w.finished) < n {
+		w.finished = make([]bool, n)
+	}
+	finished := w.finished[:n]
+	clear(finished)
 	progressed := false
 	for i, v := range vars {
 		c := i % n
