@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ecometer/ecometer/collectors"
-	simsnmp "github.com/ecometer/ecometer/internal/sim/snmp"
 	"github.com/ecometer/ecometer/internal/testenv"
 )
 
@@ -123,24 +122,7 @@ func corpusRecordings(t *testing.T) (string, []string) {
 // simulator, and checks each value against LibreNMS's discovery.
 func TestConformance(t *testing.T) {
 	dir, names := corpusRecordings(t)
-	var recs []*simsnmp.Recording
-	for _, n := range names {
-		f, err := os.Open(filepath.Join(dir, n+".snmprec"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec, err := simsnmp.Parse(n+".snmprec", f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, rec)
-	}
-	agent, err := simsnmp.Start(t.Context(), simsnmp.Options{Listen: "127.0.0.1:0", Recordings: recs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { agent.Close() })
+	agent := startCorpusAgent(t, names...)
 	rows := runConformance(t, dir, names, agent.Addr().Addr().String(), agent.Addr().Port())
 	if os.Getenv("ECOMETER_WRITE_COVERAGE") != "" {
 		writeCoverage(t, rows)
@@ -150,7 +132,7 @@ func TestConformance(t *testing.T) {
 // TestConformanceSnmpsimd runs the same check against Debian's snmpsimd.
 func TestConformanceSnmpsimd(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts snmpsimd")
+		testenv.RequireOrSkip(t, "-short: this test starts snmpsimd")
 	}
 	dir, names := corpusRecordings(t)
 	addr := testenv.Snmpsimd(t, dir, names[0])

@@ -46,7 +46,7 @@ func lossSample(i int) sample.Sample {
 
 func TestLossChild(t *testing.T) {
 	if os.Getenv(childEnv) == "" {
-		t.Skip("helper process of TestNoLossAcrossOutageAndKill")
+		return // only the child process of TestNoLossAcrossOutageAndKill does anything
 	}
 	dir, url, bucket := os.Getenv("LOSS_DIR"), os.Getenv("LOSS_URL"), os.Getenv("LOSS_BUCKET")
 	ctx := context.Background()
@@ -150,7 +150,7 @@ func committed(line string) int {
 
 func TestNoLossAcrossOutageAndKill(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the loss test takes about a minute")
+		testenv.RequireOrSkip(t, "-short: the loss test takes about a minute")
 	}
 	srv := testenv.Influx(t)
 	dir := t.TempDir()
