@@ -17,25 +17,75 @@ import (
 	"github.com/goccy/go-yaml/parser"
 )
 
+// MaxFileSize bounds a configuration file: a site with thousands of devices
+// is well under a megabyte, and a runaway file must not take minutes and
+// gigabytes to be refused.
+const MaxFileSize = 10 << 20
+
 // Load reads, decodes and validates the configuration file at path. Problems
 // with the file's content come back as Problems; a file that cannot be read
-// gives an ordinary error.
+// gives an ordinary error. Relative paths in the file (storage.data_dir,
+// storage.outbox.dir, collection.profiles_dir, grid.files, redfish.ca_file)
+// are taken from the file's directory, not the working directory, so that the
+// same file means the same data wherever it is run from.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(path, data)
+	defer f.Close()
+	data, err := readLimited(path, f)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := Parse(path, data)
+	if cfg != nil {
+		cfg.resolvePaths(filepath.Dir(path))
+	}
+	return cfg, err
 }
 
 // LoadReader is Load for a configuration read from r; name is used in
-// problem positions.
+// problem positions. Relative paths stay relative to the working directory.
 func LoadReader(name string, r io.Reader) (*Config, error) {
-	data, err := io.ReadAll(r)
+	data, err := readLimited(name, r)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(name, data)
+}
+
+// readLimited reads at most MaxFileSize bytes; a larger file is an error
+// saying the limit.
+func readLimited(name string, r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read config %s: %w", name, err)
 	}
-	return Parse(name, data)
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("read config %s: larger than the limit of %d MB for a config file", name, MaxFileSize>>20)
+	}
+	return data, nil
+}
+
+// resolvePaths makes the file's relative paths relative to dir.
+func (c *Config) resolvePaths(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	abs(&c.Storage.DataDir)
+	abs(&c.Storage.Outbox.Dir)
+	abs(&c.Collection.ProfilesDir)
+	for i := range c.Grid.Files {
+		abs(&c.Grid.Files[i])
+	}
+	for i := range c.Devices {
+		if r := c.Devices[i].Redfish; r != nil {
+			abs(&r.CAFile)
+		}
+	}
 }
 
 // Parse decodes and validates a configuration held in memory. It returns

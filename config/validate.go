@@ -321,6 +321,7 @@ func (v *validator) protocol(p string, d Device) {
 		}
 		if d.SNMP != nil {
 			v.snmp(p+".snmp", d.SNMP)
+			v.addressPort(p, d)
 		}
 	case ProtocolRedfish:
 		if v.present(p + ".snmp") {
@@ -329,6 +330,22 @@ func (v *validator) protocol(p string, d Device) {
 		if d.Redfish != nil {
 			v.redfish(p+".redfish", d.Redfish)
 		}
+	}
+}
+
+// addressPort rejects an SNMP address whose port differs from an explicit
+// snmp.port: which one was meant cannot be guessed. A port in the address
+// alone is used as given.
+func (v *validator) addressPort(p string, d Device) {
+	if net.ParseIP(d.Address) != nil || !v.present(p+".snmp.port") {
+		return
+	}
+	_, port, err := net.SplitHostPort(d.Address)
+	if err != nil {
+		return
+	}
+	if n, err := strconv.Atoi(port); err == nil && n != d.SNMP.Port {
+		v.add(p+".snmp.port", "port %d differs from port %d in address %q; give the port in one place", d.SNMP.Port, n, d.Address)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/ecometer/ecometer/internal/accounting"
 	"github.com/ecometer/ecometer/internal/store"
 	"github.com/ecometer/ecometer/internal/store/sqlite"
 	"github.com/ecometer/ecometer/models/energy"
@@ -390,7 +391,7 @@ func benchModelMeasure(ctx context.Context, st *sqlite.Store, g benchModelData, 
 			cur = h.Series
 			ref = energy.MeterRef{Site: h.Series.Site, Device: h.Series.Device, Meter: h.Series.Meter}
 		}
-		rows = append(rows, hourlyAggregate(ref, h))
+		rows = append(rows, accounting.Aggregate(ref, h))
 		return nil
 	})
 	if err == nil {

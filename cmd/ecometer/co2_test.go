@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecometer/ecometer/internal/accounting"
 	"github.com/ecometer/ecometer/internal/store/sqlite"
+	"github.com/ecometer/ecometer/internal/targetview"
 	"github.com/ecometer/ecometer/internal/testenv"
 	"github.com/ecometer/ecometer/models/grid"
 	"github.com/ecometer/ecometer/models/sample"
@@ -84,7 +86,7 @@ func co2Run(t *testing.T, opts co2Options) (co2JSON, string) {
 	return res, out.String()
 }
 
-func siteOf(t *testing.T, res co2JSON, name string) siteCO2 {
+func siteOf(t *testing.T, res co2JSON, name string) accounting.Site {
 	t.Helper()
 	for _, s := range res.Sites {
 		if s.Site == name {
@@ -92,7 +94,7 @@ func siteOf(t *testing.T, res co2JSON, name string) siteCO2 {
 		}
 	}
 	t.Fatalf("site %s missing from %+v", name, res.Sites)
-	return siteCO2{}
+	return accounting.Site{}
 }
 
 func near4(a, b float64) bool { return math.Abs(a-b) < 5e-5 }
@@ -118,7 +120,7 @@ func TestCO2Corpus(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	if err := runGridImport(context.Background(), gridImportOptions{Config: cfg, Files: []string{corpus}}, streams{&out, &out}); err != nil {
+	if err := runGridImport(context.Background(), gridImportOptions{Config: cfg, Dataset: "CO2EmisProg", Files: []string{corpus}}, streams{&out, &out}); err != nil {
 		t.Fatal(err)
 	}
 	res, text := co2Run(t, co2Options{Config: cfg, Month: "2025-10"})
@@ -126,7 +128,7 @@ func TestCO2Corpus(t *testing.T) {
 
 	fl = siteOf(t, res, "flat")
 	// 1 kW × 745 h = 745 kWh; weighted = plain = the month's plain mean.
-	if fl.EnergyKWh != 745 || fl.CoveragePct != 100 || fl.HoursWith != 745 || fl.HoursInMon != 745 {
+	if fl.EnergyKWh != 745 || fl.CoveragePct != 100 || fl.HoursWith != 745 || fl.HoursIn != 745 {
 		t.Errorf("flat energy: %+v", fl)
 	}
 	if !near4(fl.Location.WeightedGPerKWh, 89.6445) || !near4(fl.Location.PlainGPerKWh, 89.6445) || !near4(fl.AreaPlainMean, 89.6445) {
@@ -162,7 +164,9 @@ func TestCO2Corpus(t *testing.T) {
 		"Site flat (DK1, accounting level it)",
 		"89.6445 g/kWh  consumption-weighted",
 		"82.3075 g/kWh  consumption-weighted",
-		"market-based      not configured",
+		"market-based           not configured",
+		// IT-level sites with an assumed PUE: the whole site on its own line.
+		"whole site (estimate)  1117.500 kWh, 100.178 kg CO2e location-based\n",
 		"intensity source  measured 100.0 %, same-hour-of-week 0.0 %, annual-factor 0.0 % of the energy",
 		"PUE               1.50  measured: facility / IT energy",
 		gridSource,
@@ -228,7 +232,7 @@ target: {baseline_year: 2024, reduction_pct: 35, target_year: 2030, baseline_kg_
 	}
 	st.Close()
 	var out bytes.Buffer
-	if err := runGridImport(context.Background(), gridImportOptions{Config: cfg, Files: []string{corpus}}, streams{&out, &out}); err != nil {
+	if err := runGridImport(context.Background(), gridImportOptions{Config: cfg, Dataset: "CO2EmisProg", Files: []string{corpus}}, streams{&out, &out}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -263,7 +267,7 @@ target: {baseline_year: 2024, reduction_pct: 35, target_year: 2030, baseline_kg_
 	if res.BaselineKgCO2e == nil || math.Abs(*res.BaselineKgCO2e-want) > 1e-6 {
 		t.Fatalf("baseline %v kg, want %v (Σ hourly intensity / 1000 over 2024)", res.BaselineKgCO2e, want)
 	}
-	if res.BaselineFrom != baselineFromStore || !strings.Contains(res.BaselineNote, "target.baseline_kg_co2e (1234.0 kg CO2e, older estimate) is not used") {
+	if res.BaselineFrom != targetview.BaselineFromStore || !strings.Contains(res.BaselineNote, "target.baseline_kg_co2e (1234.0 kg CO2e, older estimate) is not used") {
 		t.Errorf("baseline from %q, note %q; want the store, the config's figure named as not used", res.BaselineFrom, res.BaselineNote)
 	}
 	// Goal: baseline × (1 − 0.35).
@@ -314,12 +318,14 @@ func TestCO2MarketBased(t *testing.T) {
 	}
 	for _, want := range []string{
 		"location-based    74.500 kg CO2e  Scope 2, Σ hourly kWh × hourly DK1 intensity",
-		"market-based      119.200 kg CO2e  Scope 2, 60.0 % of consumption covered by guarantees of origin at 0 g/kWh; the rest at the residual factor 400.0 g/kWh (test residual mix 2025)",
+		"market-based           119.200 kg CO2e  Scope 2, 60.0 % of consumption covered by guarantees of origin at 0 g/kWh; the rest at the residual factor 400.0 g/kWh (test residual mix 2025)",
 		"447.000 kWh covered by guarantees of origin (0 g/kWh), 298.000 kWh at the residual factor",
 		"market-based      0.000 kg CO2e  Scope 2, 100.0 % of consumption covered",
 		"(none needed: all consumption covered by guarantees of origin)",
-		scope2NotNetted,
-		"market-based      not configured",
+		accounting.Scope2NotNetted,
+		"market-based           not configured",
+		// IT-level sites with an assumed PUE: the whole site on its own line.
+		"whole site (estimate)  1117.500 kWh, 111.750 kg CO2e location-based, 178.800 kg CO2e market-based",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q", want)

@@ -3,21 +3,24 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/ecometer/ecometer/internal/backend"
+	"github.com/ecometer/ecometer/internal/embodied"
 	"github.com/ecometer/ecometer/models/carbon"
 )
 
 // boaviztaCitation is the attribution the ODbL asks for.
-const boaviztaCitation = "Boavizta environmental-footprint-data (ODbL-1.0)"
+const boaviztaCitation = embodied.BoaviztaCitation
 
 func newCO2EmbodiedCommand() *cli.Command {
 	return &cli.Command{
@@ -26,10 +29,13 @@ func newCO2EmbodiedCommand() *cli.Command {
 		UsageText: "ecometer co2 embodied [--config FILE] --month YYYY-MM [--boavizta FILE] [--extend CLASS:FROM:TO]... [--json]",
 		Description: "Each asset of the inventory (`ecometer inventory import`) is amortised evenly over\n" +
 			"its planned lifetime from the month it entered service: its product footprint\n" +
-			"when the inventory gives one, else its class default, the median gwp_total of the\n" +
-			"class in the Boavizta CSV given by --boavizta (" + boaviztaCitation + ";\n" +
-			"classes are matched to Boavizta subcategories regardless of case). An asset with\n" +
-			"neither is listed as missing, never counted as zero.\n\n" +
+			"when the inventory gives one, else its class default: the median embodied\n" +
+			"footprint of the class's products in the Boavizta CSV given by --boavizta\n" +
+			"(" + boaviztaCitation + "), gwp_total × (1 − gwp_use_ratio), i.e.\n" +
+			"manufacturing, transport and end of life without the use phase, which Scope 2\n" +
+			"already counts from the meters. Classes are matched to Boavizta subcategories\n" +
+			"regardless of case. An asset with neither is listed as missing, never counted as\n" +
+			"zero.\n\n" +
 			"--extend CLASS:FROM:TO (e.g. laptop:4:6) prints the embodied emission avoided per\n" +
 			"year by keeping devices of CLASS TO instead of FROM years: F/FROM − F/TO per\n" +
 			"device, for the class default and for the stored assets of the class in service\n" +
@@ -61,61 +67,10 @@ type co2EmbodiedOptions struct {
 	JSON     bool
 }
 
+// embodiedJSON is the --json output: the view and where the inventory is.
 type embodiedJSON struct {
-	Month  string `json:"month"`
-	Method string `json:"method"`
-	// KgCO2e sums the assets with a footprint or class default; the
-	// Missing ones are not in it.
-	KgCO2e     float64          `json:"kg_co2e"`
-	Assets     int              `json:"assets_stored"`
-	Amortising int              `json:"assets_in_amortisation_period"`
-	ByClass    []embodiedClass  `json:"by_class"`
-	Missing    []embodiedAsset  `json:"missing"`
-	Defaults   []embodiedClassD `json:"class_defaults,omitempty"`
-	DefaultsOf string           `json:"class_defaults_file,omitempty"`
-	Citation   string           `json:"class_defaults_source,omitempty"`
-	Extensions []extensionJSON  `json:"lifetime_extensions,omitempty"`
-	Store      string           `json:"store"`
-}
-
-// embodiedClass is one class's assets in their amortisation period.
-type embodiedClass struct {
-	Class            string  `json:"class"`
-	Assets           int     `json:"assets"`
-	ProductFootprint int     `json:"with_product_footprint"`
-	ClassDefault     int     `json:"with_class_default"`
-	Missing          int     `json:"missing"`
-	KgCO2e           float64 `json:"kg_co2e"`
-}
-
-type embodiedAsset struct {
-	ID     string `json:"asset_id"`
-	Class  string `json:"class"`
-	Model  string `json:"model"`
-	Reason string `json:"reason"`
-}
-
-// embodiedClassD is a class default that was used.
-type embodiedClassD struct {
-	Class    string  `json:"class"`
-	KgCO2e   float64 `json:"kg_co2e"`
-	Products int     `json:"products"`
-}
-
-type extensionJSON struct {
-	Class     string  `json:"class"`
-	FromYears float64 `json:"from_years"`
-	ToYears   float64 `json:"to_years"`
-	// PerDevice is the avoided emission of one device at the class default.
-	PerDeviceKgCO2ePerYr *float64 `json:"per_device_kg_co2e_per_year,omitempty"`
-	DefaultKgCO2e        *float64 `json:"class_default_kg_co2e,omitempty"`
-	// Assets are the stored assets of the class in their amortisation
-	// period in the month (the current fleet); AssetsKgCO2ePerYr their
-	// avoided emission, each at its own footprint (product or default).
-	Assets            int      `json:"assets"`
-	AssetsKgCO2ePerYr float64  `json:"assets_kg_co2e_per_year"`
-	Missing           []string `json:"missing,omitempty"` // assets without footprint or default
-	Note              string   `json:"note,omitempty"`
+	embodied.View
+	Store string `json:"store"`
 }
 
 type extension struct {
@@ -146,17 +101,17 @@ func runCO2Embodied(ctx context.Context, opts co2EmbodiedOptions, s streams) err
 	if opts.Month == "" {
 		return usageErrorf("co2 embodied: --month YYYY-MM is required")
 	}
-	year, month, err := parseMonth("month", opts.Month)
+	period, err := parseMonth("month", opts.Month, time.Time{})
 	if err != nil {
 		return err
 	}
-	var exts []extension
+	var scenarios []embodied.Scenario
 	for _, e := range opts.Extend {
 		x, err := parseExtension(e)
 		if err != nil {
 			return err
 		}
-		exts = append(exts, x)
+		scenarios = append(scenarios, embodied.Scenario{Class: x.class, FromYears: x.from, Years: x.to})
 	}
 	defaults := map[string]carbon.ClassDefault{}
 	if opts.Boavizta != "" {
@@ -174,132 +129,30 @@ func runCO2Embodied(ctx context.Context, opts co2EmbodiedOptions, s streams) err
 	if err != nil {
 		return err
 	}
-	st, err := openEmbedded(ctx, cfg)
+	st, err := backend.OpenEmbedded(ctx, cfg, backend.ReadOnly)
 	if err != nil {
-		return err
+		return storeError(err)
 	}
 	defer st.Close()
 	assets, err := st.Assets(ctx)
 	if err != nil {
 		return err
 	}
-	out := embodiedJSON{Month: opts.Month, Assets: len(assets), Missing: []embodiedAsset{},
-		Method: "Scope 3 embodied: product footprint, else class default, spread evenly over the planned lifetime (footprint / (lifetime × 12) a month)",
-		Store:  "the embedded SQLite store in " + cfg.Storage.DataDir + note}
-	if opts.Boavizta != "" {
-		out.DefaultsOf, out.Citation = opts.Boavizta, boaviztaCitation+": median embodied footprint per subcategory, gwp_total × (1 − gwp_use_ratio): the use phase is left out, Scope 2 counts it"
+	view, err := embodied.Month(assets, period.Year, period.Month, embodied.Options{Defaults: defaults, DefaultsFile: opts.Boavizta, Scenarios: scenarios})
+	var se *embodied.ScenarioError
+	if errors.As(err, &se) {
+		return usageErrorf("co2 embodied: --extend %s: %v", se.Class, se.Err)
 	}
-	noDefault := "no product footprint and no class default"
-	if opts.Boavizta == "" {
-		noDefault += " (no --boavizta file given)"
-	} else {
-		noDefault += " (no Boavizta subcategory of that name)"
+	if err != nil {
+		return fmt.Errorf("co2 embodied: %w", err)
 	}
-	usedDefaults := map[string]bool{}
-	byClass := map[string]*embodiedClass{}
-	var inService []carbon.Asset // in their amortisation period this month
-	slices.SortFunc(assets, func(a, b carbon.Asset) int {
-		return strings.Compare(strings.ToLower(a.Class)+"\x00"+a.ID, strings.ToLower(b.Class)+"\x00"+b.ID)
-	})
-	for _, a := range assets {
-		// The model's own rule says whether the month is in the asset's
-		// amortisation period: a stand-in footprint of 1 kg amortises to
-		// more than 0 exactly then.
-		probe := a
-		probe.Footprint, probe.HasFootprint = 1, true
-		p, err := carbon.MonthlyAmortisation(probe, nil, year, month)
-		if err != nil {
-			return fmt.Errorf("co2 embodied: %w", err)
-		}
-		if p.Emissions == 0 {
-			continue
-		}
-		inService = append(inService, a)
-		key := strings.ToLower(a.Class)
-		c := byClass[key]
-		if c == nil {
-			c = &embodiedClass{Class: a.Class}
-			byClass[key] = c
-		}
-		c.Assets++
-		out.Amortising++
-		am, err := carbon.MonthlyAmortisation(a, defaults, year, month)
-		if err != nil {
-			c.Missing++
-			out.Missing = append(out.Missing, embodiedAsset{ID: a.ID, Class: a.Class, Model: a.Model, Reason: noDefault})
-			continue
-		}
-		if am.Default {
-			c.ClassDefault++
-			usedDefaults[key] = true
-		} else {
-			c.ProductFootprint++
-		}
-		c.KgCO2e += float64(am.Emissions)
-		out.KgCO2e += float64(am.Emissions)
-	}
-	for _, k := range sortedKeys(byClass) {
-		out.ByClass = append(out.ByClass, *byClass[k])
-	}
-	for _, x := range exts {
-		e := extensionJSON{Class: x.class, FromYears: x.from, ToYears: x.to}
-		key := strings.ToLower(x.class)
-		if d, ok := defaults[key]; ok {
-			usedDefaults[key] = true
-			per, err := carbon.ExtensionAvoided(d.Footprint, x.from, x.to, 1)
-			if err != nil {
-				return usageErrorf("co2 embodied: --extend %s: %v", x.class, err)
-			}
-			perF, defF := float64(per), float64(d.Footprint)
-			e.PerDeviceKgCO2ePerYr, e.DefaultKgCO2e = &perF, &defF
-		}
-		for _, a := range inService {
-			if strings.ToLower(a.Class) != key {
-				continue
-			}
-			e.Assets++
-			f := a.Footprint
-			if !a.HasFootprint {
-				d, ok := defaults[key]
-				if !ok {
-					e.Missing = append(e.Missing, a.ID)
-					continue
-				}
-				f = d.Footprint
-			}
-			avoided, err := carbon.ExtensionAvoided(f, x.from, x.to, 1)
-			if err != nil {
-				return usageErrorf("co2 embodied: --extend %s: %v", x.class, err)
-			}
-			e.AssetsKgCO2ePerYr += float64(avoided)
-		}
-		switch {
-		case e.Assets == 0 && e.PerDeviceKgCO2ePerYr == nil:
-			e.Note = fmt.Sprintf("no stored assets of class %s in service this month, and no class default for it", x.class)
-		case e.Assets == 0:
-			e.Note = fmt.Sprintf("no stored assets of class %s in service this month", x.class)
-		}
-		out.Extensions = append(out.Extensions, e)
-	}
-	for _, k := range sortedKeys(usedDefaults) {
-		d := defaults[k]
-		out.Defaults = append(out.Defaults, embodiedClassD{Class: d.Class, KgCO2e: float64(d.Footprint), Products: d.Products})
-	}
+	out := embodiedJSON{View: view, Store: "the embedded SQLite store in " + cfg.Storage.DataDir + note}
 	if opts.JSON {
 		enc := json.NewEncoder(s.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
 	return writeEmbodiedText(s.Out, out)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func writeEmbodiedText(w io.Writer, out embodiedJSON) error {

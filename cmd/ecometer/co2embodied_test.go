@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ecometer/ecometer/internal/embodied"
 	"github.com/ecometer/ecometer/internal/testenv"
 )
 
@@ -69,7 +70,7 @@ func TestCO2Embodied(t *testing.T) {
 	if res.Assets != 6 || res.Amortising != 4 || len(res.Missing) != 1 || res.Missing[0].ID != "sw-1" {
 		t.Errorf("assets %d, amortising %d, missing %+v; want 6, 4, [sw-1]", res.Assets, res.Amortising, res.Missing)
 	}
-	wantClasses := []embodiedClass{
+	wantClasses := []embodied.Class{
 		{Class: "Laptop", Assets: 2, ProductFootprint: 1, ClassDefault: 1, KgCO2e: L/48 + 10},
 		{Class: "Server", Assets: 1, ProductFootprint: 1, KgCO2e: 20},
 		{Class: "Switch", Assets: 1, Missing: 1},
@@ -124,7 +125,7 @@ func TestCO2Embodied(t *testing.T) {
 	// 20 + 10 = 30 kg.
 	res, text = embodiedRun(t, co2EmbodiedOptions{Config: cfg, Month: "2025-10"})
 	if res.KgCO2e != 30 || len(res.Missing) != 2 || res.Missing[0].ID != "lap-1" || res.Missing[1].ID != "sw-1" ||
-		!strings.Contains(text, "no product footprint and no class default (no --boavizta file given)") {
+		!strings.Contains(text, "no product footprint and no class default (no class defaults file given)") {
 		t.Errorf("without defaults: %v kg, missing %+v\n%s", res.KgCO2e, res.Missing, text)
 	}
 	// Before anything entered service: nothing amortises, nothing missing.

@@ -11,9 +11,10 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/ecometer/ecometer/models/grid"
+	"github.com/ecometer/ecometer/internal/accounting"
+	"github.com/ecometer/ecometer/internal/backend"
+	"github.com/ecometer/ecometer/internal/targetview"
 	"github.com/ecometer/ecometer/models/target"
-	"github.com/ecometer/ecometer/models/units"
 )
 
 func newCO2TargetCommand() *cli.Command {
@@ -54,123 +55,12 @@ type co2TargetOptions struct {
 	Now    time.Time // zero: time.Now
 }
 
-type monthFigure struct {
-	Month       string  `json:"month"`
-	EnergyKWh   float64 `json:"energy_kwh"`
-	KgCO2e      float64 `json:"kg_co2e"`
-	CoveragePct float64 `json:"coverage_pct"` // lowest of the sites
-	PathKgCO2e  float64 `json:"path_kg_co2e,omitempty"`
-}
-
-// Where the baseline figure came from.
-const (
-	baselineFromStore  = "store"
-	baselineFromConfig = "config"
-)
-
+// targetJSON is the --json output: the view and where its data came from.
 type targetJSON struct {
-	BaselineYear int      `json:"baseline_year"`
-	TargetYear   int      `json:"target_year"`
-	ReductionPct float64  `json:"reduction_pct"`
-	Sites        []string `json:"sites"`
-
-	BaselineKgCO2e *float64 `json:"baseline_kg_co2e"` // null when not available
-	// BaselineFrom is "store" (derived from the baseline year's data) or
-	// "config" (target.baseline_kg_co2e, with BaselineSource).
-	BaselineFrom     string        `json:"baseline_from,omitempty"`
-	BaselineSource   string        `json:"baseline_source,omitempty"`
-	BaselineNote     string        `json:"baseline_note,omitempty"`
-	BaselineMonths   []monthFigure `json:"baseline_months"`
-	Missing          []string      `json:"missing,omitempty"` // what the store lacks for the baseline year
-	GoalKgCO2e       float64       `json:"goal_kg_co2e,omitempty"`
-	Year             int           `json:"year"`
-	YearToDate       []monthFigure `json:"year_to_date"`
-	PathYearKgCO2e   float64       `json:"path_year_kg_co2e,omitempty"`
-	Ahead            *bool         `json:"ahead_of_path,omitempty"`
-	DeviationPct     *float64      `json:"deviation_from_path_pct,omitempty"`
-	RequiredAnnualPc *float64      `json:"required_annual_reduction_pct,omitempty"`
-	PositionNote     string        `json:"position_note,omitempty"` // why there is no position
-	AnnualisedKgCO2e float64       `json:"annualised_kg_co2e,omitempty"`
-	Forecast         forecastJSON  `json:"forecast"`
-	Change           changeJSON    `json:"change"`
-	Store            string        `json:"store"`
-	Source           string        `json:"source"`
+	targetview.View
+	Store  string `json:"store"`
+	Source string `json:"source"`
 }
-
-// forecastJSON is the forecast of energy and intensity, and their product.
-type forecastJSON struct {
-	// History is the run of complete months the models were fitted on,
-	// ending with the last full month.
-	HistoryFrom   string `json:"history_from,omitempty"`
-	HistoryTo     string `json:"history_to,omitempty"`
-	HistoryMonths int    `json:"history_months"`
-	HorizonMonths int    `json:"horizon_months"`
-	// Note says why there is no forecast at all (too little history).
-	Note      string          `json:"note,omitempty"`
-	Energy    *seriesForecast `json:"energy,omitempty"`
-	Intensity *seriesForecast `json:"intensity,omitempty"`
-	// Combined is energy × intensity, shown only when both are good enough.
-	CombinedGoodEnough bool         `json:"combined_good_enough"`
-	CombinedNote       string       `json:"combined_note,omitempty"`
-	Combined           []monthValue `json:"combined_kg_co2e,omitempty"`
-	// YearKgCO2e is the current year's actual months plus the combined
-	// forecast for the rest of it, when the forecast reaches that far.
-	YearKgCO2e *float64 `json:"year_kg_co2e,omitempty"`
-}
-
-// seriesForecast is one fitted series; Values only when GoodEnough.
-type seriesForecast struct {
-	Unit       string       `json:"unit"`
-	Model      string       `json:"model"`
-	Alpha      float64      `json:"alpha"`
-	Beta       float64      `json:"beta"`
-	Gamma      float64      `json:"gamma,omitempty"`
-	Phi        float64      `json:"phi"`
-	CVRMSEPct  float64      `json:"cv_rmse_pct"`
-	NMBEPct    float64      `json:"nmbe_pct"`
-	GoodEnough bool         `json:"good_enough"`
-	Values     []monthValue `json:"values,omitempty"`
-}
-
-type monthValue struct {
-	Month string  `json:"month"`
-	Value float64 `json:"value"`
-}
-
-// changeJSON splits the change between two 12-month periods.
-type changeJSON struct {
-	Available   bool        `json:"available"`
-	Missing     []string    `json:"missing,omitempty"`
-	Before      *periodJSON `json:"before,omitempty"`
-	After       *periodJSON `json:"after,omitempty"`
-	TotalKgCO2e float64     `json:"total_kg_co2e"`
-	// GridKgCO2e is "grid got cleaner" (negative) or dirtier; UsageKgCO2e
-	// "we used less" (negative) or more. They sum to the total.
-	GridKgCO2e  float64 `json:"grid_kg_co2e"`
-	UsageKgCO2e float64 `json:"usage_kg_co2e"`
-	Method      string  `json:"method,omitempty"`
-}
-
-type periodJSON struct {
-	From             string  `json:"from"`
-	To               string  `json:"to"`
-	EnergyKWh        float64 `json:"energy_kwh"`
-	IntensityGPerKWh float64 `json:"consumption_weighted_g_per_kwh"`
-	KgCO2e           float64 `json:"kg_co2e"`
-}
-
-// minBaselineCoverage is the least energy coverage a baseline month needs;
-// the forecast and the change use the same bar for a complete month.
-const minBaselineCoverage = 90.0
-
-// Forecast and change windows.
-const (
-	forecastHorizon = 12 // months after the last full month
-	historyMonths   = 48 // months looked back for the forecast's history
-	changeMonths    = 12 // each period of the change
-)
-
-const decomposeMethod = "Shapley split of E·I: usage = ΔE × (I before + I after)/2, grid = ΔI × (E before + E after)/2; location-based"
 
 func runCO2Target(ctx context.Context, opts co2TargetOptions, s streams) error {
 	if opts.Config == "" {
@@ -184,144 +74,20 @@ func runCO2Target(ctx context.Context, opts co2TargetOptions, s streams) error {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	st, where, err := openStore(ctx, cfg)
+	st, where, err := openStore(ctx, cfg, backend.ReadOnly)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	acc, err := newAccounting(cfg, st)
+	acc, err := accounting.New(cfg, st)
 	if err != nil {
 		return err
 	}
-	t := cfg.Target
-	out := targetJSON{BaselineYear: t.BaselineYear, TargetYear: t.TargetYear, ReductionPct: t.ReductionPct,
-		Store: where, Source: gridSource}
-	for _, site := range cfg.Sites {
-		out.Sites = append(out.Sites, site.Name)
+	view, err := targetview.Compute(ctx, targetview.NewMonths(acc), now)
+	if err != nil {
+		return fmt.Errorf("co2 target: %w", err)
 	}
-	// month computes (once) the figures of all sites for one month, and
-	// what keeps it from being complete.
-	cache := map[string]targetMonth{}
-	month := func(year int, m time.Month) targetMonth {
-		key := fmt.Sprintf("%d-%02d", year, int(m))
-		if r, ok := cache[key]; ok {
-			return r
-		}
-		from, to := grid.DanishMonth(year, m)
-		f := monthFigure{Month: key, CoveragePct: 100}
-		var missing []string
-		for _, site := range cfg.Sites {
-			r, err := acc.month(ctx, site, from, to)
-			if err != nil {
-				missing = append(missing, fmt.Sprintf("%s %s: %v", f.Month, site.Name, err))
-				f.CoveragePct = 0
-				continue
-			}
-			f.EnergyKWh += float64(r.energy)
-			f.KgCO2e += float64(r.emissions)
-			f.CoveragePct = min(f.CoveragePct, r.json.CoveragePct)
-			for _, p := range r.json.Problems {
-				missing = append(missing, fmt.Sprintf("%s %s: %s", f.Month, site.Name, p))
-			}
-		}
-		if f.CoveragePct < minBaselineCoverage {
-			missing = append(missing, fmt.Sprintf("%s: metered energy covers %.1f %% of the month (need ≥ %.0f %% for every site)",
-				f.Month, f.CoveragePct, minBaselineCoverage))
-		}
-		res := targetMonth{fig: f, missing: missing}
-		cache[key] = res
-		return res
-	}
-	// months computes the figures of the sites' months of year, Jan..upTo.
-	months := func(year int, upTo time.Month) ([]monthFigure, []string) {
-		var figs []monthFigure
-		var missing []string
-		for m := time.January; m <= upTo; m++ {
-			r := month(year, m)
-			figs = append(figs, r.fig)
-			missing = append(missing, r.missing...)
-		}
-		return figs, missing
-	}
-	base, missing := months(t.BaselineYear, time.December)
-	out.BaselineMonths = base
-	out.Missing = missing
-	dnow := grid.Danish(now)
-	year := dnow.Year()
-	lastFull := dnow.Month() - 1 // the last complete month of this year; 0 in January
-	out.Year = year
-	if lastFull >= time.January {
-		out.YearToDate, _ = months(year, lastFull)
-	}
-
-	// The baseline: the store's whole year, else the config's figure.
-	var baseline float64
-	switch {
-	case len(missing) == 0:
-		for _, f := range base {
-			baseline += f.KgCO2e
-		}
-		out.BaselineFrom = baselineFromStore
-		if t.BaselineKgCO2e != nil {
-			out.BaselineNote = fmt.Sprintf("the config's target.baseline_kg_co2e (%.1f kg CO2e, %s) is not used: the store has the whole of %d",
-				*t.BaselineKgCO2e, t.BaselineSource, t.BaselineYear)
-		}
-	case t.BaselineKgCO2e != nil:
-		baseline = *t.BaselineKgCO2e
-		out.BaselineFrom, out.BaselineSource = baselineFromConfig, t.BaselineSource
-		out.BaselineNote = fmt.Sprintf("the store does not have the whole of %d (%s missing)", t.BaselineYear, plural(len(missing), "item"))
-	}
-	if out.BaselineFrom != "" {
-		out.BaselineKgCO2e = &baseline
-		tgt := target.Target{BaselineYear: t.BaselineYear, Baseline: units.KgCO2e(baseline), TargetYear: t.TargetYear, Reduction: t.ReductionPct / 100}
-		if err := tgt.Validate(); err != nil {
-			return &exitError{code: exitBadUse, err: fmt.Errorf("co2 target: %w", err)}
-		}
-		out.GoalKgCO2e = float64(tgt.Goal())
-		out.PathYearKgCO2e = float64(tgt.Annual(year))
-		var incomplete []string
-		for m := time.January; m <= lastFull; m++ {
-			if !month(year, m).complete() {
-				incomplete = append(incomplete, out.YearToDate[m-1].Month)
-			}
-		}
-		if len(incomplete) > 0 {
-			out.PositionNote = fmt.Sprintf("no position against the path: %s not complete (need metered energy with ≥ %.0f %% coverage for every site)",
-				strings.Join(incomplete, ", "), minBaselineCoverage)
-		} else if len(out.YearToDate) > 0 {
-			monthly := make([]units.KgCO2e, len(out.YearToDate))
-			var ytd float64
-			for i := range out.YearToDate {
-				monthly[i] = units.KgCO2e(out.YearToDate[i].KgCO2e)
-				out.YearToDate[i].PathKgCO2e = float64(tgt.Monthly(year, time.Month(i+1)))
-				ytd += out.YearToDate[i].KgCO2e
-			}
-			pos, err := tgt.PositionOf(year, monthly)
-			if err != nil {
-				return err
-			}
-			dev := 100 * pos.Deviation
-			out.Ahead, out.DeviationPct = &pos.Ahead, &dev
-			out.AnnualisedKgCO2e = ytd * 12 / float64(len(monthly))
-			req, err := tgt.RequiredAnnualReduction(units.KgCO2e(out.AnnualisedKgCO2e), year)
-			if err != nil {
-				return err
-			}
-			req *= 100
-			out.RequiredAnnualPc = &req
-		}
-	}
-
-	// The last full months, oldest first: enough for the forecast's history
-	// and both periods of the change.
-	var recent []targetMonth
-	for k := historyMonths; k >= 1; k-- {
-		y, m := addMonths(year, dnow.Month(), -k)
-		recent = append(recent, month(y, m))
-	}
-	out.Forecast = forecastOf(recent, year)
-	out.Change = changeOf(recent)
-
+	out := targetJSON{View: view, Store: where, Source: gridSource}
 	if opts.JSON {
 		enc := json.NewEncoder(s.Out)
 		enc.SetIndent("", "  ")
@@ -333,167 +99,9 @@ func runCO2Target(ctx context.Context, opts co2TargetOptions, s streams) error {
 	}
 	if out.BaselineKgCO2e == nil {
 		return fmt.Errorf("co2 target: no baseline emissions for %d (%s missing, and no target.baseline_kg_co2e in the config; see the output)",
-			t.BaselineYear, plural(len(missing), "item"))
+			cfg.Target.BaselineYear, plural(len(out.Missing), "item"))
 	}
 	return nil
-}
-
-// addMonths returns the month k months after (before, for k < 0) year-m.
-func addMonths(year int, m time.Month, k int) (int, time.Month) {
-	i := year*12 + int(m) - 1 + k
-	return i / 12, time.Month(i%12 + 1)
-}
-
-// targetMonth is the sites' figures for one month and what keeps the month
-// from being complete.
-type targetMonth struct {
-	fig     monthFigure
-	missing []string
-}
-
-// complete reports whether a month can enter the baseline, the forecast or
-// the change: every site metered (≥ 90 % coverage) and some energy.
-func (m targetMonth) complete() bool {
-	return len(m.missing) == 0 && m.fig.EnergyKWh > 0
-}
-
-// forecastOf fits the trailing run of complete months of recent (oldest
-// first, ending with the last full month) and forecasts forecastHorizon
-// months: energy and consumption-weighted intensity separately, then their
-// product where both are good enough.
-func forecastOf(recent []targetMonth, year int) forecastJSON {
-	out := forecastJSON{HorizonMonths: forecastHorizon}
-	start := len(recent)
-	for start > 0 && recent[start-1].complete() {
-		start--
-	}
-	hist := recent[start:]
-	var energy, intensity []float64
-	for _, r := range hist {
-		energy = append(energy, r.fig.EnergyKWh)
-		intensity = append(intensity, 1000*r.fig.KgCO2e/r.fig.EnergyKWh)
-	}
-	out.HistoryMonths = len(hist)
-	if len(hist) > 0 {
-		out.HistoryFrom, out.HistoryTo = hist[0].fig.Month, hist[len(hist)-1].fig.Month
-	}
-	if len(hist) < target.MinMonths {
-		out.Note = fmt.Sprintf("not available: %d complete months (≥ %.0f %% coverage) end with the last full month; need at least %d",
-			len(hist), minBaselineCoverage, target.MinMonths)
-		out.CombinedNote = "not good enough to show: too little history"
-		return out
-	}
-	ly, lm, _ := parseMonthKey(out.HistoryTo)
-	label := func(i int) string {
-		y, m := addMonths(ly, lm, i+1)
-		return fmt.Sprintf("%d-%02d", y, int(m))
-	}
-	fit := func(values []float64, unit string) *seriesForecast {
-		f, err := target.MonthlyForecast(values, forecastHorizon)
-		if err != nil {
-			return &seriesForecast{Unit: unit, Model: "none: " + err.Error()}
-		}
-		sf := &seriesForecast{Unit: unit, Model: string(f.Model), Alpha: f.Alpha, Beta: f.Beta, Gamma: f.Gamma, Phi: f.Phi,
-			CVRMSEPct: f.CVRMSE, NMBEPct: f.NMBE, GoodEnough: f.GoodEnough}
-		if f.GoodEnough {
-			for i, v := range f.Values {
-				sf.Values = append(sf.Values, monthValue{Month: label(i), Value: v})
-			}
-		}
-		return sf
-	}
-	out.Energy = fit(energy, "kWh")
-	out.Intensity = fit(intensity, "g/kWh")
-	switch {
-	case !out.Energy.GoodEnough && !out.Intensity.GoodEnough:
-		out.CombinedNote = "not good enough to show: neither the energy nor the intensity forecast passes ASHRAE Guideline 14"
-		return out
-	case !out.Energy.GoodEnough:
-		out.CombinedNote = "not good enough to show: the energy forecast fails ASHRAE Guideline 14"
-		return out
-	case !out.Intensity.GoodEnough:
-		out.CombinedNote = "not good enough to show: the intensity forecast fails ASHRAE Guideline 14"
-		return out
-	}
-	out.CombinedGoodEnough = true
-	out.CombinedNote = "energy forecast × intensity forecast / 1000; shown because both pass ASHRAE Guideline 14"
-	for i := range out.Energy.Values {
-		out.Combined = append(out.Combined, monthValue{Month: out.Energy.Values[i].Month,
-			Value: out.Energy.Values[i].Value * out.Intensity.Values[i].Value / 1000})
-	}
-	// This year: its full months as measured, the rest as forecast; only
-	// when every full month of the year is in the history.
-	prefix := fmt.Sprintf("%d-", year)
-	var sum float64
-	measured := 0
-	for _, r := range hist {
-		if strings.HasPrefix(r.fig.Month, prefix) {
-			sum += r.fig.KgCO2e
-			measured++
-		}
-	}
-	wantMeasured := 0
-	if ly == year {
-		wantMeasured = int(lm)
-	} else if ly != year-1 || lm != time.December {
-		return out // the history does not end just before this year
-	}
-	if measured == wantMeasured {
-		for _, c := range out.Combined {
-			if strings.HasPrefix(c.Month, prefix) {
-				sum += c.Value
-			}
-		}
-		out.YearKgCO2e = &sum
-	}
-	return out
-}
-
-// parseMonthKey reads "YYYY-MM".
-func parseMonthKey(s string) (int, time.Month, error) {
-	t, err := time.Parse("2006-01", s)
-	return t.Year(), t.Month(), err
-}
-
-// changeOf splits the change between the last changeMonths full months and
-// the changeMonths before them, when all of them are complete.
-func changeOf(recent []targetMonth) changeJSON {
-	out := changeJSON{}
-	if len(recent) < 2*changeMonths {
-		out.Missing = []string{fmt.Sprintf("%d full months of history, need %d", len(recent), 2*changeMonths)}
-		return out
-	}
-	window := recent[len(recent)-2*changeMonths:]
-	for _, r := range window {
-		if !r.complete() {
-			if len(r.missing) == 0 {
-				out.Missing = append(out.Missing, r.fig.Month+": no metered energy")
-			}
-			out.Missing = append(out.Missing, r.missing...)
-		}
-	}
-	period := func(ms []targetMonth) *periodJSON {
-		p := &periodJSON{From: ms[0].fig.Month, To: ms[len(ms)-1].fig.Month}
-		for _, m := range ms {
-			p.EnergyKWh += m.fig.EnergyKWh
-			p.KgCO2e += m.fig.KgCO2e
-		}
-		if p.EnergyKWh > 0 {
-			p.IntensityGPerKWh = 1000 * p.KgCO2e / p.EnergyKWh
-		}
-		return p
-	}
-	out.Before, out.After = period(window[:changeMonths]), period(window[changeMonths:])
-	if len(out.Missing) > 0 {
-		return out
-	}
-	ch := target.Decompose(
-		target.Period{Energy: units.KWh(out.Before.EnergyKWh), Intensity: units.GramsPerKWh(out.Before.IntensityGPerKWh)},
-		target.Period{Energy: units.KWh(out.After.EnergyKWh), Intensity: units.GramsPerKWh(out.After.IntensityGPerKWh)})
-	out.Available = true
-	out.TotalKgCO2e, out.GridKgCO2e, out.UsageKgCO2e = float64(ch.Total), float64(ch.Grid), float64(ch.Usage)
-	out.Method = decomposeMethod
-	return out
 }
 
 func writeTargetText(w io.Writer, out targetJSON) error {
@@ -502,7 +110,7 @@ func writeTargetText(w io.Writer, out targetJSON) error {
 		out.ReductionPct, out.TargetYear, out.BaselineYear, strings.Join(out.Sites, ", "))
 	if out.BaselineKgCO2e == nil {
 		fmt.Fprintf(tw, "\nBaseline emissions for %d: not available.\n", out.BaselineYear)
-		fmt.Fprintf(tw, "  Needed: every month of %d with metered energy (≥ %.0f %% coverage) for every site,\n", out.BaselineYear, minBaselineCoverage)
+		fmt.Fprintf(tw, "  Needed: every month of %d with metered energy (≥ %.0f %% coverage) for every site,\n", out.BaselineYear, targetview.MinCoverage)
 		fmt.Fprintf(tw, "  and grid intensity for it (imported data or grid.annual_factors); or the year's\n")
 		fmt.Fprintf(tw, "  emissions from other records in the config: target.baseline_kg_co2e with\n")
 		fmt.Fprintf(tw, "  target.baseline_source. Missing from the store:\n")
@@ -511,7 +119,7 @@ func writeTargetText(w io.Writer, out targetJSON) error {
 		}
 	} else {
 		label := "derived from the store (location-based, every month of the year)"
-		if out.BaselineFrom == baselineFromConfig {
+		if out.BaselineFrom == targetview.BaselineFromConfig {
 			label = fmt.Sprintf("from the config (target.baseline_kg_co2e; source: %s)", out.BaselineSource)
 		}
 		fmt.Fprintf(tw, "\n  baseline %d\t%.1f kg CO2e\t%s\n", out.BaselineYear, *out.BaselineKgCO2e, label)
@@ -567,7 +175,7 @@ func writeForecastText(w io.Writer, out targetJSON) error {
 		f.HorizonMonths, f.HistoryTo, f.HistoryFrom, f.HistoryTo, f.HistoryMonths, target.MaxCVRMSE, target.MaxNMBE)
 	for _, s := range []struct {
 		name string
-		sf   *seriesForecast
+		sf   *targetview.Series
 	}{{"energy", f.Energy}, {"intensity", f.Intensity}} {
 		verdict := "good enough"
 		if !s.sf.GoodEnough {
@@ -585,7 +193,7 @@ func writeForecastText(w io.Writer, out targetJSON) error {
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "  month\tkWh\tg/kWh\tkg CO2e\t\n")
 	for i := range f.HorizonMonths {
-		cell := func(vs []monthValue, format string) string {
+		cell := func(vs []targetview.MonthValue, format string) string {
 			if i < len(vs) {
 				return fmt.Sprintf(format, vs[i].Value)
 			}
@@ -613,20 +221,20 @@ func writeForecastText(w io.Writer, out targetJSON) error {
 	return nil
 }
 
-func writeChangeText(w io.Writer, c changeJSON) error {
+func writeChangeText(w io.Writer, c targetview.Change) error {
 	if !c.Available {
 		fmt.Fprintf(w, "\nChange, last %d full months against the %d before: not available (needs %d complete months):\n",
-			changeMonths, changeMonths, 2*changeMonths)
+			targetview.ChangeMonths, targetview.ChangeMonths, 2*targetview.ChangeMonths)
 		for _, m := range summariseMissing(c.Missing) {
 			fmt.Fprintf(w, "  %s\n", m)
 		}
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "\nChange, last %d full months against the %d before (location-based):\n", changeMonths, changeMonths)
+	fmt.Fprintf(tw, "\nChange, last %d full months against the %d before (location-based):\n", targetview.ChangeMonths, targetview.ChangeMonths)
 	for _, p := range []struct {
 		name string
-		p    *periodJSON
+		p    *targetview.Period
 	}{{"before", c.Before}, {"after", c.After}} {
 		fmt.Fprintf(tw, "  %s\t%s – %s\t%.3f kWh\t%.4f g/kWh\t%.3f kg CO2e\n", p.name, p.p.From, p.p.To, p.p.EnergyKWh, p.p.IntensityGPerKWh, p.p.KgCO2e)
 	}

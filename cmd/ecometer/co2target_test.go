@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ecometer/ecometer/internal/store/sqlite"
+	"github.com/ecometer/ecometer/internal/targetview"
 	"github.com/ecometer/ecometer/models/grid"
 	"github.com/ecometer/ecometer/models/sample"
 	"github.com/ecometer/ecometer/models/target"
@@ -89,7 +90,7 @@ target: {baseline_year: 2020, reduction_pct: 35, target_year: 2030, baseline_kg_
 	}
 
 	// Baseline from the config, labelled; goal 30000 × (1 − 0.35) = 19500.
-	if res.BaselineKgCO2e == nil || *res.BaselineKgCO2e != 30000 || res.BaselineFrom != baselineFromConfig ||
+	if res.BaselineKgCO2e == nil || *res.BaselineKgCO2e != 30000 || res.BaselineFrom != targetview.BaselineFromConfig ||
 		res.BaselineSource != "2020 climate accounts, p. 12" || len(res.Missing) == 0 || math.Abs(res.GoalKgCO2e-19500) > 1e-9 {
 		t.Errorf("baseline %v from %q (%q), %d missing, goal %v; want 30000 from config, goal 19500",
 			res.BaselineKgCO2e, res.BaselineFrom, res.BaselineSource, len(res.Missing), res.GoalKgCO2e)
@@ -137,7 +138,7 @@ target: {baseline_year: 2020, reduction_pct: 35, target_year: 2030, baseline_kg_
 	}
 	for _, s := range []struct {
 		name   string
-		got    *seriesForecast
+		got    *targetview.Series
 		values []float64
 	}{{"energy", f.Energy, energy}, {"intensity", f.Intensity, intensity}} {
 		want, err := target.MonthlyForecast(s.values, 12)

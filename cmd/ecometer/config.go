@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/ecometer/ecometer/config"
+	"github.com/ecometer/ecometer/internal/collection"
 )
 
 func newConfigCommand() *cli.Command {
@@ -61,7 +62,7 @@ type validateOptions struct {
 
 // runValidate prints the problems to Out, as they are the command's result.
 func runValidate(opts validateOptions, s streams) error {
-	cfg, err := loadAndCheck(opts.File)
+	cfg, err := collection.Load(opts.File)
 	if err != nil {
 		return configError(opts.File, err, s.Out)
 	}
@@ -78,7 +79,7 @@ type showOptions struct {
 // runShow prints the problems of an invalid config to ErrOut, keeping Out
 // for the config itself.
 func runShow(opts showOptions, s streams) error {
-	cfg, err := loadAndCheck(opts.File)
+	cfg, err := collection.Load(opts.File)
 	if err != nil {
 		return configError(opts.File, err, s.ErrOut)
 	}

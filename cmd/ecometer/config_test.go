@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -44,18 +43,6 @@ devices:
 			}
 		})
 	}
-}
-
-// exitCode is the code run would exit with for err.
-func exitCode(err error) int {
-	if err == nil {
-		return exitOK
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	return exitRuntime
 }
 
 func TestRunShowRedactsSecrets(t *testing.T) {

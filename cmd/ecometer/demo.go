@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"text/tabwriter"
@@ -20,12 +19,11 @@ import (
 	"github.com/ecometer/ecometer/collectors/snmp"
 	"github.com/ecometer/ecometer/config"
 	"github.com/ecometer/ecometer/examples"
+	"github.com/ecometer/ecometer/internal/accounting"
+	"github.com/ecometer/ecometer/internal/collection"
 	simsnmp "github.com/ecometer/ecometer/internal/sim/snmp"
-	"github.com/ecometer/ecometer/internal/store"
 	"github.com/ecometer/ecometer/internal/store/sqlite"
-	"github.com/ecometer/ecometer/models/energy"
 	"github.com/ecometer/ecometer/models/topology"
-	"github.com/ecometer/ecometer/models/units"
 )
 
 // demoConfigName is how the embedded demo site is named in messages.
@@ -75,7 +73,7 @@ func runDemo(ctx context.Context, opts demoOptions, s streams) error {
 	}
 	cfg, err := config.Parse(demoConfigName, opts.Config)
 	if err == nil {
-		err = checkProfiles(cfg, nil)
+		err = collection.Check(cfg, nil)
 	}
 	if err != nil {
 		// The demo site is embedded and tested: this is a build defect.
@@ -150,23 +148,26 @@ func runDemo(ctx context.Context, opts demoOptions, s streams) error {
 	took := time.Since(began)
 	fmt.Fprintf(s.Out, "%d polls over real SNMP in %s (%.0f polls/s)\n\n", polls, took.Round(time.Millisecond), float64(polls)/took.Seconds())
 
-	energies, err := writeDemoMeters(ctx, s.Out, st, cfg, from, to)
+	acc, err := accounting.New(cfg, st)
 	if err != nil {
 		return err
 	}
-	acc, err := newAccounting(cfg, st)
+	meters, err := acc.Meters(ctx, site.Name, from, to)
 	if err != nil {
 		return err
 	}
-	balances, err := acc.chain.Balances(energies)
+	if err := writeDemoMeters(s.Out, meters); err != nil {
+		return err
+	}
+	balances, err := acc.Balances(meters)
 	if err != nil {
 		return err
 	}
-	res, err := acc.month(ctx, site, from, to)
+	res, err := acc.Site(ctx, site, from, to)
 	if err != nil {
 		return err
 	}
-	if err := writeDemoSite(s.Out, res.json, balances); err != nil {
+	if err := writeDemoSite(s.Out, res, balances); err != nil {
 		return err
 	}
 	if opts.DataDir != "" {
@@ -227,56 +228,18 @@ func startDemoSite(ctx context.Context, cfg *config.Config, recs fs.FS, now func
 }
 
 // writeDemoMeters prints every power meter's energy over the period.
-func writeDemoMeters(ctx context.Context, w io.Writer, st store.Reader, cfg *config.Config, from, to time.Time) (map[energy.MeterRef]units.KWh, error) {
-	rows, err := st.Hourly(ctx, store.Query{From: from, To: to})
-	if err != nil {
-		return nil, err
-	}
-	perMeter := map[energy.MeterRef][]energy.HourlyAggregate{}
-	var refs []energy.MeterRef
-	for _, h := range rows {
-		ref := energy.MeterRef{Site: h.Series.Site, Device: h.Series.Device, Meter: h.Series.Meter}
-		if _, ok := perMeter[ref]; !ok {
-			refs = append(refs, ref)
-		}
-		perMeter[ref] = append(perMeter[ref], hourlyAggregate(ref, h))
-	}
-	sort.Slice(refs, func(i, j int) bool { return refs[i].String() < refs[j].String() })
-	interval := map[string]time.Duration{}
-	for _, d := range cfg.Devices {
-		interval[d.Name] = d.Interval.Std()
-	}
+func writeDemoMeters(w io.Writer, meters []accounting.Meter) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "DEVICE\tMETER\tENERGY kWh\tMEAN W\tCOVERAGE\tMETHOD")
-	energies := map[energy.MeterRef]units.KWh{}
-	for _, ref := range refs {
-		res, err := energy.HourlyFromAggregates(perMeter[ref], interval[ref.Device], 0)
-		if err != nil {
-			return nil, err
-		}
-		var kwh float64
-		var cov float64
-		method := map[energy.Method]bool{}
-		for _, h := range res.Hours {
-			kwh += float64(h.Energy)
-			cov += h.CoveragePct
-			method[h.Method] = true
-		}
-		energies[ref] = units.KWh(kwh)
-		hours := to.Sub(from).Hours()
-		var methods []string
-		for k := range method {
-			methods = append(methods, string(k))
-		}
-		sort.Strings(methods)
-		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.0f\t%.1f %%\t%s\n", ref.Device, ref.Meter, kwh, 1000*kwh/hours,
-			cov/hours, strings.Join(methods, "+"))
+	for _, m := range meters {
+		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.0f\t%.1f %%\t%s\n", m.Device, m.Meter, m.EnergyKWh, m.MeanW,
+			m.CoveragePct, strings.Join(m.Methods, "+"))
 	}
-	return energies, tw.Flush()
+	return tw.Flush()
 }
 
 // writeDemoSite prints the site's total and emissions.
-func writeDemoSite(w io.Writer, r siteCO2, balances []topology.Balance) error {
+func writeDemoSite(w io.Writer, r accounting.Site, balances []topology.Balance) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "\nSite %s (%s), accounting level %s\n", r.Site, r.Area, r.Level)
 	fmt.Fprintf(tw, "  IT energy\t%.3f kWh at %s only (the meters it feeds are not added again); coverage %.1f %%\n",

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -14,9 +13,10 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/ecometer/ecometer/internal/accounting"
+	"github.com/ecometer/ecometer/internal/backend"
 	"github.com/ecometer/ecometer/internal/store"
 	"github.com/ecometer/ecometer/models/grid"
-	"github.com/ecometer/ecometer/models/units"
 )
 
 func configFlag() cli.Flag {
@@ -37,18 +37,25 @@ func newGridCommand() *cli.Command {
 			{
 				Name:      "import",
 				Usage:     "store Energinet CSV or JSON exports; a bad file stores nothing",
-				UsageText: "ecometer grid import [--config FILE] FILE...",
+				UsageText: "ecometer grid import [--config FILE] [--dataset NAME] FILE...",
 				Description: "Every file is parsed before anything is stored; a bad file is reported as\n" +
 					"FILE:LINE:COLUMN and nothing is imported (exit 2). Importing a period again\n" +
 					"replaces it. UTC columns are preferred; for files with only Danish local time\n" +
 					"the repeated October hour is resolved by row order, and the output says so.\n\n" +
-					"Example:\n   ecometer grid import --config site.yaml CO2EmisProg_DK1_2024-2025.csv",
-				Flags: []cli.Flag{configFlag()},
+					"The dataset is told by the file, never by its name: DeclarationGridEmission by its\n" +
+					"columns, CO2Emis (realised) and CO2EmisProg (forecast) by the \"dataset\" field of\n" +
+					"an Energi Data Service JSON response. A CSV of five-minute data says neither, so\n" +
+					"--dataset must name it.\n\n" +
+					"Examples:\n   ecometer grid import --config site.yaml --dataset CO2EmisProg CO2EmisProg_DK1_2024-2025.csv\n" +
+					"   ecometer grid import --config site.yaml DeclarationGridEmission_DK1_2022-2023.csv",
+				Flags: []cli.Flag{configFlag(),
+					&cli.StringFlag{Name: "dataset", Usage: "what the files hold, where they cannot say: `NAME` CO2Emis, CO2EmisProg or DeclarationGridEmission"}},
 				Action: func(ctx context.Context, cmd *cli.Command) error {
 					if cmd.Args().Len() == 0 {
 						return usageErrorf("%s: want at least one FILE (usage: %s)", commandPath(cmd), cmd.UsageText)
 					}
-					return runGridImport(ctx, gridImportOptions{Config: cmd.String("config"), Files: cmd.Args().Slice()}, streamsOf(cmd))
+					return runGridImport(ctx, gridImportOptions{Config: cmd.String("config"), Dataset: cmd.String("dataset"),
+						Files: cmd.Args().Slice()}, streamsOf(cmd))
 				},
 			},
 			newGridFetchCommand(),
@@ -78,8 +85,9 @@ func newGridCommand() *cli.Command {
 }
 
 type gridImportOptions struct {
-	Config string
-	Files  []string
+	Config  string
+	Dataset string // what the files hold, where they cannot say
+	Files   []string
 }
 
 // parsedFile is one parsed export.
@@ -108,16 +116,20 @@ func runGridImport(ctx context.Context, opts gridImportOptions, s streams) error
 		if err != nil {
 			return &exitError{code: exitBadUse, err: fmt.Errorf("grid import: %w (nothing imported)", err)}
 		}
-		files = append(files, parsedFile{name: name, dataset: datasetName(name, imp.Dataset), imp: imp})
+		dataset, err := imp.DatasetName(opts.Dataset)
+		if err != nil {
+			return usageErrorf("grid import: %s: %v (nothing imported)", name, err)
+		}
+		files = append(files, parsedFile{name: name, dataset: dataset, imp: imp})
 	}
-	st, where, err := openStore(ctx, cfg)
+	st, where, err := openStore(ctx, cfg, backend.ReadWrite)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	var all []store.GridHour
 	for _, f := range files {
-		all = append(all, toGridHours(f.imp.Hours, f.dataset)...)
+		all = append(all, store.GridHoursOf(f.imp.Hours, f.dataset)...)
 	}
 	fmt.Fprintf(progress, "storing %d hours…\n", len(all))
 	if err := st.WriteGrid(ctx, all); err != nil {
@@ -130,32 +142,6 @@ func runGridImport(ctx context.Context, opts gridImportOptions, s streams) error
 	}
 	_, err = fmt.Fprintf(s.Out, "Stored %s in %s%s.\n%s\n", plural(len(all), "hour"), where, note, gridSource)
 	return err
-}
-
-// datasetName names the dataset a file holds: the parser tells CO2Emis from
-// DeclarationGridEmission by its columns; CO2EmisProg has the same columns
-// as CO2Emis and is recognised by its file name.
-func datasetName(file string, d grid.Dataset) string {
-	if d == grid.FiveMinute && strings.Contains(strings.ToLower(filepath.Base(file)), "co2emisprog") {
-		return "CO2EmisProg"
-	}
-	return string(d)
-}
-
-func toGridHours(values []grid.HourValue, dataset string) []store.GridHour {
-	out := make([]store.GridHour, len(values))
-	for i, v := range values {
-		out[i] = store.GridHour{Area: v.Area, Hour: v.Hour.UTC(), GramsPerKWh: float64(v.Intensity), Intervals: v.Intervals, Dataset: dataset}
-	}
-	return out
-}
-
-func fromGridHours(hours []store.GridHour) []grid.HourValue {
-	out := make([]grid.HourValue, len(hours))
-	for i, h := range hours {
-		out[i] = grid.HourValue{Area: h.Area, Hour: h.Hour, Intensity: units.GramsPerKWh(h.GramsPerKWh), Intervals: h.Intervals}
-	}
-	return out
 }
 
 // areaSpan describes one area's hours in an import.
@@ -217,13 +203,17 @@ type gridStatsOptions struct {
 	JSON   bool
 }
 
-// parseMonth parses YYYY-MM.
-func parseMonth(flag, s string) (int, time.Month, error) {
-	t, err := time.Parse("2006-01", s)
-	if err != nil {
-		return 0, 0, usageErrorf("--%s %q: want YYYY-MM, e.g. 2025-10", flag, s)
+// parseMonth parses YYYY-MM as a Danish calendar month that has begun at
+// now (time.Now when zero): a bad or future month is a usage error.
+func parseMonth(flag, s string, now time.Time) (accounting.Period, error) {
+	if now.IsZero() {
+		now = time.Now()
 	}
-	return t.Year(), t.Month(), nil
+	p, err := accounting.ParseMonth(s, now)
+	if err != nil {
+		return p, usageErrorf("--%s: %v", flag, err)
+	}
+	return p, nil
 }
 
 // gridStatsJSON is the --json output of grid stats.
@@ -244,9 +234,10 @@ type gridStatsJSON struct {
 }
 
 func runGridStats(ctx context.Context, opts gridStatsOptions, s streams) error {
-	year, month, err := parseMonth("month", opts.Month)
+	// Forecast data may reach into a month that has not begun.
+	period, err := accounting.ParseMonth(opts.Month, time.Time{})
 	if err != nil {
-		return err
+		return usageErrorf("--month: %v", err)
 	}
 	cfg, note, err := loadConfigOrDefault(opts.Config, s.ErrOut)
 	if err != nil {
@@ -259,12 +250,12 @@ func runGridStats(ctx context.Context, opts gridStatsOptions, s streams) error {
 	if area != "DK1" && area != "DK2" {
 		return usageErrorf("--area %q: want DK1 or DK2", area)
 	}
-	st, where, err := openStore(ctx, cfg)
+	st, where, err := openStore(ctx, cfg, backend.ReadOnly)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	from, to := grid.DanishMonth(year, month)
+	from, to := period.From, period.To
 	hours, err := st.GridHours(ctx, area, from, to)
 	if err != nil {
 		return err
@@ -273,7 +264,7 @@ func runGridStats(ctx context.Context, opts gridStatsOptions, s streams) error {
 		return fmt.Errorf("grid stats: no %s intensity for %s in %s%s; add it with `ecometer grid import` or `ecometer grid fetch`",
 			area, opts.Month, where, note)
 	}
-	stats, err := grid.PeriodStats(area, fromGridHours(hours), from, to)
+	stats, err := grid.PeriodStats(area, store.HourValues(hours), from, to)
 	if err != nil {
 		return err
 	}

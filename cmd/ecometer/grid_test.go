@@ -76,7 +76,7 @@ func TestGridImport(t *testing.T) {
 
 	// A bad file among good ones: exit 2, its line and column, nothing stored.
 	var out, errOut bytes.Buffer
-	err := runGridImport(ctx, gridImportOptions{Config: cfg, Files: []string{good, bad}}, streams{&out, &errOut})
+	err := runGridImport(ctx, gridImportOptions{Config: cfg, Dataset: "CO2Emis", Files: []string{good, bad}}, streams{&out, &errOut})
 	if exitCode(err) != exitBadUse || !strings.Contains(err.Error(), bad+":3:45: CO2Emission: invalid number \"abc\"") ||
 		!strings.Contains(err.Error(), "nothing imported") {
 		t.Fatalf("import with a bad file: %v (exit %d)", err, exitCode(err))
@@ -87,7 +87,7 @@ func TestGridImport(t *testing.T) {
 
 	for i := range 2 { // twice: idempotent
 		out.Reset()
-		if err := runGridImport(ctx, gridImportOptions{Config: cfg, Files: []string{good, decl}}, streams{&out, &errOut}); err != nil {
+		if err := runGridImport(ctx, gridImportOptions{Config: cfg, Dataset: "CO2Emis", Files: []string{good, decl}}, streams{&out, &errOut}); err != nil {
 			t.Fatalf("import %d: %v", i, err)
 		}
 	}
@@ -142,7 +142,7 @@ func TestGridImportCorpusStats(t *testing.T) {
 	cfg, _ := testConfig(t, "")
 	var out bytes.Buffer
 	ctx := context.Background()
-	if err := runGridImport(ctx, gridImportOptions{Config: cfg, Files: []string{file}}, streams{&out, &out}); err != nil {
+	if err := runGridImport(ctx, gridImportOptions{Config: cfg, Dataset: "CO2EmisProg", Files: []string{file}}, streams{&out, &out}); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("import:\n%s", &out)
@@ -318,11 +318,13 @@ func TestCarbonCommandsThroughRun(t *testing.T) {
 	}{
 		{[]string{"grid", "import", "--config", cfg}, 2, "want at least one FILE"},
 		{[]string{"grid", "import", "--config", cfg, "no-such.csv"}, 2, "no-such.csv: no such file"},
-		{[]string{"grid", "stats", "--config", cfg, "--month", "2025-10"}, 1, "no DK1 intensity for 2025-10"},
+		// Read commands never create a store.
+		{[]string{"grid", "stats", "--config", cfg, "--month", "2025-10"}, 1, "no store here"},
 		{[]string{"grid", "stats", "--config", cfg}, 2, "month"},
 		{[]string{"grid", "fetch", "--config", cfg, "--from", "2026-10-01", "--to", "2026-11-01", "--base-url", "ftp://x"}, 2, "--base-url"},
-		{[]string{"co2", "--config", cfg, "--month", "2025-10"}, 0, ""},
-		{[]string{"co2", "target", "--config", cfg}, 1, "no baseline emissions for 2020"},
+		{[]string{"co2", "--config", cfg, "--month", "2025-10"}, 1, "no store here"},
+		{[]string{"co2", "--config", cfg, "--month", "2999-01"}, 2, "month 2999-01 is in the future"},
+		{[]string{"co2", "target", "--config", cfg}, 1, "no store here"},
 		{[]string{"co2", "--month", "2025-10"}, 2, "--config FILE is required"},
 		{[]string{"inventory", "import", "--config", cfg}, 2, "want exactly one FILE"},
 	}

@@ -2,38 +2,20 @@ package main
 
 import (
 	"bytes"
-	"cmp"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/ecometer/ecometer/internal/backend"
+	"github.com/ecometer/ecometer/internal/energinet"
+	"github.com/ecometer/ecometer/internal/store"
 	"github.com/ecometer/ecometer/models/grid"
 )
-
-// Energi Data Service, Energinet's public API.
-const (
-	defaultGridAPI      = "https://api.energidataservice.dk"
-	defaultGridPageSize = 10000
-	defaultGridRetries  = 4 // attempts after the first
-	defaultGridBackoff  = time.Second
-)
-
-// fetchDatasets are the datasets grid fetch knows, with the UTC column the
-// API sorts them by (a stable order is what makes offset paging safe).
-var fetchDatasets = map[string]string{
-	"CO2Emis":                 "Minutes5UTC",
-	"CO2EmisProg":             "Minutes5UTC",
-	"DeclarationGridEmission": "HourUTC",
-}
 
 func newGridFetchCommand() *cli.Command {
 	return &cli.Command{
@@ -52,7 +34,7 @@ func newGridFetchCommand() *cli.Command {
 			&cli.StringFlag{Name: "from", Usage: "first Danish local `DATE`, YYYY-MM-DD", Required: true},
 			&cli.StringFlag{Name: "to", Usage: "Danish local `DATE` to stop before, YYYY-MM-DD", Required: true},
 			&cli.StringFlag{Name: "dataset", Usage: "`NAME`: CO2Emis, CO2EmisProg or DeclarationGridEmission", Value: "CO2Emis"},
-			&cli.StringFlag{Name: "base-url", Usage: "API `URL`", Value: defaultGridAPI},
+			&cli.StringFlag{Name: "base-url", Usage: "API `URL`", Value: energinet.DefaultBaseURL},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.Args().Present() {
@@ -91,8 +73,7 @@ func parseLocal(flag, s string) (time.Time, error) {
 }
 
 func runGridFetch(ctx context.Context, opts gridFetchOptions, s streams) error {
-	sortCol, ok := fetchDatasets[opts.Dataset]
-	if !ok {
+	if _, ok := energinet.Datasets[opts.Dataset]; !ok {
 		return usageErrorf("--dataset %q: want CO2Emis, CO2EmisProg or DeclarationGridEmission", opts.Dataset)
 	}
 	from, err := parseLocal("from", opts.From)
@@ -121,34 +102,25 @@ func runGridFetch(ctx context.Context, opts gridFetchOptions, s streams) error {
 	if area != "DK1" && area != "DK2" {
 		return usageErrorf("--area %q: want DK1 or DK2", area)
 	}
-
-	f := &gridFetcher{
-		base: strings.TrimRight(opts.BaseURL, "/"), dataset: opts.Dataset, sortCol: sortCol, area: area,
-		start: from.Format("2006-01-02T15:04"), end: to.Format("2006-01-02T15:04"),
-		pageSize: cmp.Or(opts.PageSize, defaultGridPageSize), retries: cmp.Or(opts.Retries, defaultGridRetries),
-		backoff: cmp.Or(opts.Backoff, defaultGridBackoff), client: opts.Client, progress: progressTo(s.ErrOut),
-	}
-	if f.client == nil {
-		f.client = &http.Client{Timeout: 60 * time.Second}
-	}
-	doc, n, err := f.fetchAll(ctx)
+	client := energinet.Client{BaseURL: opts.BaseURL, PageSize: opts.PageSize, Retries: opts.Retries, Backoff: opts.Backoff,
+		HTTP: opts.Client, Progress: progressTo(s.ErrOut)}
+	res, err := client.Fetch(ctx, energinet.Request{Dataset: opts.Dataset, Area: area, From: from, To: to})
 	if err != nil {
-		return err
+		return fmt.Errorf("grid fetch: %w", err)
 	}
-	name := fmt.Sprintf("%s %s %s..%s", f.base, opts.Dataset, f.start, f.end)
-	if n == 0 {
-		return fmt.Errorf("grid fetch: %s returned no records for %s: nothing stored", name, area)
+	if res.Records == 0 {
+		return fmt.Errorf("grid fetch: %s returned no records for %s: nothing stored", res.Name, area)
 	}
-	imp, err := grid.Parse(name, bytes.NewReader(doc), grid.Options{})
+	imp, err := grid.Parse(res.Name, bytes.NewReader(res.Doc), grid.Options{})
 	if err != nil {
 		return fmt.Errorf("grid fetch: unexpected response: %w (nothing stored)", err)
 	}
-	st, where, err := openStore(ctx, cfg)
+	st, where, err := openStore(ctx, cfg, backend.ReadWrite)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	hours := toGridHours(imp.Hours, opts.Dataset)
+	hours := store.GridHoursOf(imp.Hours, opts.Dataset)
 	if err := st.WriteGrid(ctx, hours); err != nil {
 		return err
 	}
@@ -156,150 +128,6 @@ func runGridFetch(ctx context.Context, opts gridFetchOptions, s streams) error {
 		return err
 	}
 	_, err = fmt.Fprintf(s.Out, "Fetched %s in %s from %s; stored %s in %s%s.\n%s\n",
-		plural(n, "record"), plural(f.pages, "page"), f.base, plural(len(hours), "hour"), where, note, gridSource)
+		plural(res.Records, "record"), plural(res.Pages, "page"), strings.TrimRight(opts.BaseURL, "/"), plural(len(hours), "hour"), where, note, gridSource)
 	return err
-}
-
-type gridFetcher struct {
-	base, dataset, sortCol, area, start, end string
-	pageSize, retries                        int
-	backoff                                  time.Duration
-	client                                   *http.Client
-	progress                                 io.Writer
-	pages                                    int
-}
-
-// apiPage is one response of the API.
-type apiPage struct {
-	Total   int               `json:"total"`
-	Limit   int               `json:"limit"`
-	Dataset string            `json:"dataset"`
-	Records []json.RawMessage `json:"records"`
-}
-
-// fetchAll reads every page and returns the records as one JSON document
-// {"records": [...]} (what grid.Parse reads) and their number.
-func (f *gridFetcher) fetchAll(ctx context.Context) ([]byte, int, error) {
-	var records []json.RawMessage
-	for offset := 0; ; {
-		page, err := f.page(ctx, offset)
-		if err != nil {
-			return nil, 0, err
-		}
-		f.pages++
-		records = append(records, page.Records...)
-		offset += len(page.Records)
-		fmt.Fprintf(f.progress, "fetched %d of %d records\n", offset, page.Total)
-		if len(page.Records) == 0 || offset >= page.Total {
-			break
-		}
-	}
-	// One record per line: parse errors then name the record by its line
-	// (record i is on line i + 2), and grid.Parse, which finds the column of
-	// every record from the start of its line, stays linear.
-	var doc bytes.Buffer
-	doc.WriteString("{\"records\": [")
-	for i, r := range records {
-		if i > 0 {
-			doc.WriteByte(',')
-		}
-		doc.WriteByte('\n')
-		if err := json.Compact(&doc, r); err != nil {
-			return nil, 0, fmt.Errorf("grid fetch: record %d: %w", i, err)
-		}
-	}
-	doc.WriteString("\n]}\n")
-	return doc.Bytes(), len(records), nil
-}
-
-// page fetches one page, retrying network errors, 429 and 5xx with
-// exponential backoff.
-func (f *gridFetcher) page(ctx context.Context, offset int) (apiPage, error) {
-	filter, _ := json.Marshal(map[string][]string{"PriceArea": {f.area}})
-	q := url.Values{
-		"start":  {f.start},
-		"end":    {f.end},
-		"filter": {string(filter)},
-		"sort":   {f.sortCol + " ASC"},
-		"limit":  {strconv.Itoa(f.pageSize)},
-		"offset": {strconv.Itoa(offset)},
-	}
-	u := f.base + "/dataset/" + url.PathEscape(f.dataset) + "?" + q.Encode()
-	var last error
-	for attempt := 0; attempt <= f.retries; attempt++ {
-		if attempt > 0 {
-			wait := f.backoff << (attempt - 1)
-			fmt.Fprintf(f.progress, "%v; retrying in %s\n", last, wait)
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
-				return apiPage{}, fmt.Errorf("grid fetch: %w (after: %v)", ctx.Err(), last)
-			}
-		}
-		page, retry, err := f.get(ctx, u)
-		if err == nil {
-			return page, nil
-		}
-		if !retry {
-			return apiPage{}, err
-		}
-		last = err
-	}
-	return apiPage{}, fmt.Errorf("grid fetch: giving up after %d attempts: %w; if this machine is offline, download the %s export from www.energidataservice.dk and run `ecometer grid import FILE`",
-		f.retries+1, last, f.dataset)
-}
-
-func (f *gridFetcher) get(ctx context.Context, u string) (apiPage, bool, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return apiPage{}, false, err
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "ecometer")
-	resp, err := f.client.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return apiPage{}, false, fmt.Errorf("grid fetch: %w", err)
-		}
-		return apiPage{}, true, fmt.Errorf("cannot reach %s: %w", f.base, unwrapURLError(err))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 512<<20))
-	if err != nil {
-		return apiPage{}, true, fmt.Errorf("%s: reading the response: %w", f.base, err)
-	}
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return apiPage{}, true, fmt.Errorf("%s: HTTP %d %s", f.base, resp.StatusCode, snippet(body))
-	case resp.StatusCode != http.StatusOK:
-		return apiPage{}, false, fmt.Errorf("grid fetch: %s: HTTP %d %s", u, resp.StatusCode, snippet(body))
-	}
-	var page apiPage
-	if err := json.Unmarshal(body, &page); err != nil {
-		return apiPage{}, false, fmt.Errorf("grid fetch: %s: not an Energi Data Service response: %w", u, err)
-	}
-	if page.Records == nil {
-		return apiPage{}, false, fmt.Errorf("grid fetch: %s: response without a records array", u)
-	}
-	return page, false, nil
-}
-
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-// snippet is the start of a response body, for error messages.
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	if s == "" {
-		return ""
-	}
-	return "(" + s + ")"
 }

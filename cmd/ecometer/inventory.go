@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/ecometer/ecometer/internal/backend"
 	"github.com/ecometer/ecometer/models/carbon"
 )
 
@@ -64,7 +65,7 @@ func runInventoryImport(ctx context.Context, opts inventoryImportOptions, s stre
 	if err != nil {
 		return &exitError{code: exitBadUse, err: fmt.Errorf("inventory import: %w (nothing imported)", err)}
 	}
-	st, err := openEmbedded(ctx, cfg)
+	st, err := backend.OpenEmbedded(ctx, cfg, backend.ReadWrite)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,11 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v3"
+
+	"github.com/ecometer/ecometer/internal/accounting"
+	"github.com/ecometer/ecometer/internal/backend"
+	"github.com/ecometer/ecometer/internal/collection"
+	"github.com/ecometer/ecometer/internal/targetview"
 )
 
 // Exit codes, documented in the root command's help.
@@ -51,9 +56,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "ecometer: %v\n", err)
-	var ee *exitError
-	if errors.As(err, &ee) {
+	return exitCode(err)
+}
+
+// exitCode maps an error to the process exit code: usage errors and the
+// packages' configuration errors are 2, the rest 1.
+func exitCode(err error) int {
+	var (
+		ee     *exitError
+		chain  *accounting.ChainError
+		device *collection.DeviceError
+		secret *backend.SecretError
+		tgt    *targetview.TargetError
+	)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee):
 		return ee.code
+	case errors.As(err, &chain), errors.As(err, &device), errors.As(err, &secret), errors.As(err, &tgt):
+		return exitBadUse
 	}
 	return exitRuntime
 }

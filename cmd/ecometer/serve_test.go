@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecometer/ecometer/internal/server"
 	simredfish "github.com/ecometer/ecometer/internal/sim/redfish"
 	"github.com/ecometer/ecometer/internal/store"
 	"github.com/ecometer/ecometer/internal/store/sqlite"
@@ -467,36 +465,6 @@ func TestServeHTTPAddressTaken(t *testing.T) {
 	}
 }
 
-func TestServeAddresses(t *testing.T) {
-	for _, tt := range []struct {
-		addr     string
-		port     int
-		wantHost string
-		wantPort uint16
-	}{
-		{"127.0.0.21", 161, "127.0.0.21", 161},
-		{"127.0.0.21:1161", 161, "127.0.0.21", 1161},
-		{"pdu-a.example", 1161, "pdu-a.example", 1161},
-		{"::1", 161, "::1", 161},
-		{"[::1]:1161", 161, "::1", 1161},
-	} {
-		h, p, err := hostPort(tt.addr, tt.port)
-		if err != nil || h != tt.wantHost || p != tt.wantPort {
-			t.Errorf("hostPort(%q, %d) = %q, %d, %v; want %q, %d", tt.addr, tt.port, h, p, err, tt.wantHost, tt.wantPort)
-		}
-	}
-	for addr, want := range map[string]string{
-		"bmc-1.example":                   "https://bmc-1.example",
-		"127.0.1.5:8443":                  "https://127.0.1.5:8443",
-		"https://bmc-1.example:8443/":     "https://bmc-1.example:8443",
-		"https://bmc-1.example/redfish/1": "https://bmc-1.example",
-	} {
-		if got := redfishURL(addr); got != want {
-			t.Errorf("redfishURL(%q) = %q, want %q", addr, got, want)
-		}
-	}
-}
-
 // grepLines returns the lines of s containing sub.
 func grepLines(s, sub string) string {
 	var out []string
@@ -506,58 +474,4 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
-}
-
-// failingWriter fails every write, as a full disk would.
-type failingWriter struct{}
-
-func (failingWriter) Write(context.Context, []sample.Sample) error {
-	return errors.New("disk I/O error")
-}
-
-func TestServeHealthFollowsTheStore(t *testing.T) {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, sqlite.Options{Path: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	polls := server.NewPolls("pdu-a")
-	svc := &service{embedded: st, writer: &watchedWriter{w: st}, polls: polls}
-	good := []sample.Sample{{Series: sample.Series{Measurement: sample.Device, Device: "pdu-a", Source: "snmp"},
-		Time: time.Unix(1_700_000_000, 0), Fields: []sample.Field{sample.B("reachable", true)}}}
-
-	if err := svc.writer.Write(ctx, good); err != nil {
-		t.Fatal(err)
-	}
-	if h := svc.health(ctx); h.Store != nil || len(h.Devices) != 1 || h.Outbox != nil {
-		t.Errorf("healthy store: %+v", h)
-	}
-	// A malformed sample is the collector's fault, not the store's.
-	bad := []sample.Sample{{Series: sample.Series{Measurement: "nope", Device: "pdu-a"}, Time: time.Unix(1, 0)}}
-	if err := svc.writer.Write(ctx, bad); err == nil {
-		t.Fatal("malformed sample accepted")
-	}
-	if h := svc.health(ctx); h.Store != nil {
-		t.Errorf("after a malformed sample: Store = %v, want nil", h.Store)
-	}
-	// A write the store fails makes it unhealthy until one succeeds.
-	svc.writer.w = failingWriter{}
-	if err := svc.writer.Write(ctx, good); err == nil {
-		t.Fatal("failing writer succeeded")
-	}
-	if h := svc.health(ctx); h.Store == nil || !strings.Contains(h.Store.Error(), "disk I/O error") {
-		t.Errorf("after a failed write: Store = %v", h.Store)
-	}
-	svc.writer.w = st
-	if err := svc.writer.Write(ctx, good); err != nil {
-		t.Fatal(err)
-	}
-	if h := svc.health(ctx); h.Store != nil {
-		t.Errorf("after a good write: Store = %v", h.Store)
-	}
-	// A closed database cannot be read.
-	st.Close()
-	if h := svc.health(ctx); h.Store == nil {
-		t.Error("closed store reported healthy")
-	}
 }

@@ -2,53 +2,33 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/ecometer/ecometer/config"
-	"github.com/ecometer/ecometer/internal/store"
-	"github.com/ecometer/ecometer/internal/store/influx"
-	"github.com/ecometer/ecometer/internal/store/sqlite"
+	"github.com/ecometer/ecometer/internal/backend"
+	"github.com/ecometer/ecometer/internal/energinet"
 )
 
-// dataStore is what commands read and write: samples and grid intensity.
-// Both backends implement it.
-type dataStore interface {
-	store.Store
-	store.GridStore
-}
-
-// openStore opens the store the configuration names: InfluxDB when
-// storage.influxdb.url is set, else the embedded SQLite store in
-// storage.data_dir. It also returns a one-line description for output.
-func openStore(ctx context.Context, cfg *config.Config) (dataStore, string, error) {
-	st := cfg.Storage
-	if st.InfluxDB.Configured() {
-		token, err := st.InfluxDB.Token.Resolve()
-		if err != nil {
-			return nil, "", fmt.Errorf("storage.influxdb.token: %w", err)
-		}
-		s, err := influx.New(influx.Options{
-			URL: st.InfluxDB.URL, Org: st.InfluxDB.Org, Bucket: st.InfluxDB.Bucket, Token: token,
-			Timeout: st.InfluxDB.Timeout.Std(), BatchSize: st.InfluxDB.BatchSize,
-		})
-		if err != nil {
-			return nil, "", err
-		}
-		return s, fmt.Sprintf("InfluxDB at %s, bucket %s", st.InfluxDB.URL, st.InfluxDB.Bucket), nil
-	}
-	s, err := openEmbedded(ctx, cfg)
+// openStore opens the configured store (backend.Open); a read command
+// passes backend.ReadOnly.
+func openStore(ctx context.Context, cfg *config.Config, mode backend.Mode) (backend.Store, string, error) {
+	st, where, err := backend.Open(ctx, cfg, mode)
 	if err != nil {
-		return nil, "", err
+		return nil, "", storeError(err)
 	}
-	return s, "embedded SQLite in " + st.DataDir, nil
+	return st, where, nil
 }
 
-// openEmbedded opens the embedded SQLite store in storage.data_dir. It holds
-// the samples when no InfluxDB is configured, and always the asset inventory.
-func openEmbedded(ctx context.Context, cfg *config.Config) (*sqlite.Store, error) {
-	return sqlite.Open(ctx, sqlite.Options{Path: cfg.Storage.DataDir, RawRetention: cfg.Storage.SQLite.RetentionRaw.Std()})
+// storeError says what to do about a store that cannot be opened.
+func storeError(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w\n(a read command never creates a store: is storage.data_dir right? A relative one is taken from the config file's directory. Or nothing was collected yet: ecometer serve)", err)
+	}
+	return err
 }
 
 // loadConfigOrDefault loads file, or returns the defaults (embedded store in
@@ -83,4 +63,4 @@ func progressTo(errOut io.Writer) io.Writer {
 }
 
 // gridSource is the attribution Energinet's licence (CC BY 4.0) asks for.
-const gridSource = "Source: Energinet (www.energidataservice.dk)"
+const gridSource = energinet.Attribution

@@ -6,37 +6,81 @@ import (
 	"time"
 )
 
-// Polls remembers each device's last successful poll, for /healthz. It is
+// Polls remembers each device's latest poll outcomes, for /healthz. It is
 // safe for concurrent use: every device's job reports to it.
 type Polls struct {
 	mu      sync.Mutex
 	devices []string
-	last    map[string]time.Time
+	state   map[string]*DevicePoll
 }
 
 // NewPolls returns a Polls for the devices, in the order /healthz lists
 // them.
 func NewPolls(devices ...string) *Polls {
-	return &Polls{devices: devices, last: make(map[string]time.Time, len(devices))}
+	p := &Polls{state: make(map[string]*DevicePoll, len(devices))}
+	for _, d := range devices {
+		p.get(d)
+	}
+	return p
 }
 
-// OK records a successful poll of device at t.
-func (p *Polls) OK(device string, t time.Time) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if _, known := p.last[device]; !known && !slices.Contains(p.devices, device) {
+func (p *Polls) get(device string) *DevicePoll {
+	st, ok := p.state[device]
+	if !ok {
+		st = &DevicePoll{Device: device}
+		p.state[device] = st
 		p.devices = append(p.devices, device)
 	}
-	p.last[device] = t
+	return st
 }
 
-// Devices returns every device with its last successful poll.
+// OK records a successful poll of device at t. It reports whether it was
+// the device's first.
+func (p *Polls) OK(device string, t time.Time) (first bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.get(device)
+	first = st.LastOK.IsZero()
+	st.LastOK, st.Failures = t, 0
+	return first
+}
+
+// Fail records a failed poll of device at t. It returns the number of
+// failures since the last good poll.
+func (p *Polls) Fail(device string, t time.Time, err error) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.get(device)
+	st.LastError, st.LastErrorAt = err.Error(), t
+	st.Failures++
+	return st.Failures
+}
+
+// SetProfile records what a device was detected as.
+func (p *Polls) SetProfile(device, profile string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.get(device).Profile = profile
+}
+
+// Remove forgets a device (it left the configuration).
+func (p *Polls) Remove(device string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.state[device]; !ok {
+		return
+	}
+	delete(p.state, device)
+	p.devices = slices.DeleteFunc(p.devices, func(d string) bool { return d == device })
+}
+
+// Devices returns every device's state.
 func (p *Polls) Devices() []DevicePoll {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := make([]DevicePoll, len(p.devices))
 	for i, d := range p.devices {
-		out[i] = DevicePoll{Device: d, LastOK: p.last[d]}
+		out[i] = *p.state[d]
 	}
 	return out
 }

@@ -32,29 +32,49 @@ func NewRegistry() *prometheus.Registry {
 	return r
 }
 
-// Health is the state /healthz reports.
+// Health is the state /healthz and /readyz report.
 type Health struct {
-	// Store is nil while the store takes samples, else why it does not;
-	// /healthz then answers 503.
+	// Store is nil while the store takes samples, else why it does not.
 	Store error
+	// Ready is false until the service runs and again while it stops.
+	Ready bool
 	// Devices are the polled devices, in the order they were configured.
 	Devices []DevicePoll
 	// Outbox is the queue in front of InfluxDB; nil without one.
 	Outbox *OutboxState
 }
 
-// DevicePoll is when a device was last polled successfully.
+// DevicePoll is a device's latest poll outcomes.
 type DevicePoll struct {
 	Device string
 	LastOK time.Time // zero: not yet
+	// LastError is the latest failed poll's error, at LastErrorAt;
+	// Failures counts the failed polls since the last good one.
+	LastError   string
+	LastErrorAt time.Time
+	Failures    int
+	// Profile is what the device was detected as (SNMP profile, or the
+	// Redfish power source), once known.
+	Profile string
 }
+
+// Failing reports whether the device's latest poll failed.
+func (d DevicePoll) Failing() bool { return d.Failures > 0 }
 
 // OutboxState is the outbox's queue, as /healthz shows it.
 type OutboxState struct {
 	Batches     int
 	Bytes       int64
 	Quarantined int
+	// FailingSince is when forwarding began to fail (zero while it works).
+	FailingSince time.Time
+	LastError    string
 }
+
+// StallAfter is how long forwarding to InfluxDB may fail before /healthz
+// says the store does not take samples: the outbox holds them meanwhile, but
+// an operator must act (a missing database, a revoked token).
+const StallAfter = 5 * time.Minute
 
 // Options configure a Server.
 type Options struct {
@@ -89,7 +109,7 @@ func New(opts Options) *Server {
 		opts.Gatherer = NewRegistry()
 	}
 	if opts.Health == nil {
-		opts.Health = func(context.Context) Health { return Health{} }
+		opts.Health = func(context.Context) Health { return Health{Ready: true} }
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -105,6 +125,7 @@ func New(opts Options) *Server {
 		ErrorHandling: promhttp.ContinueOnError,
 	}))
 	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /{$}", s.index)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn)}
@@ -155,52 +176,134 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintln(w, "ecometer: /metrics (Prometheus), /healthz (JSON)")
+	fmt.Fprintln(w, "ecometer: /metrics (Prometheus), /healthz and /readyz (JSON)")
 }
 
-// healthBody is the JSON of /healthz.
+// healthBody is the JSON of /healthz and /readyz.
 type healthBody struct {
-	Status  string `json:"status"` // ok | unavailable
-	Error   string `json:"error,omitempty"`
-	Devices int    `json:"devices"`
+	Status string `json:"status"` // ok | unavailable
+	Error  string `json:"error,omitempty"`
+	// Devices counts the devices; Failing those whose latest poll failed.
+	Devices int `json:"devices"`
+	Failing int `json:"failing_devices"`
 	// LastPollAge is, per device, the seconds since its last successful
 	// poll; null when it has not had one yet.
 	LastPollAge map[string]*float64 `json:"last_ok_poll_age_seconds"`
-	Outbox      *outboxBody         `json:"outbox,omitempty"`
+	// Device is each device's state.
+	Device map[string]deviceBody `json:"device_state"`
+	Outbox *outboxBody           `json:"outbox,omitempty"`
+}
+
+type deviceBody struct {
+	LastOK      *time.Time `json:"last_ok,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+	Failures    int        `json:"consecutive_failures"`
+	Profile     string     `json:"profile,omitempty"`
 }
 
 type outboxBody struct {
-	QueuedBatches int   `json:"queued_batches"`
-	QueuedBytes   int64 `json:"queued_bytes"`
-	Quarantined   int   `json:"quarantined_batches"`
+	QueuedBatches int        `json:"queued_batches"`
+	QueuedBytes   int64      `json:"queued_bytes"`
+	Quarantined   int        `json:"quarantined_batches"`
+	Forwarding    string     `json:"forwarding"` // ok | failing
+	FailingSince  *time.Time `json:"failing_since,omitempty"`
+	LastError     string     `json:"last_error,omitempty"`
 }
 
+// unhealthy says why the service is not doing its job, or "": the store
+// does not take samples, forwarding has failed for StallAfter, or every
+// device's latest poll failed.
+func unhealthy(h Health, now time.Time) string {
+	if h.Store != nil {
+		return "store: " + h.Store.Error()
+	}
+	if o := h.Outbox; o != nil && !o.FailingSince.IsZero() && now.Sub(o.FailingSince) >= StallAfter {
+		return fmt.Sprintf("forwarding to InfluxDB has failed for %s: %s", now.Sub(o.FailingSince).Round(time.Second), o.LastError)
+	}
+	failing := 0
+	for _, d := range h.Devices {
+		if d.Failing() {
+			failing++
+		}
+	}
+	if failing > 0 && failing == len(h.Devices) {
+		return fmt.Sprintf("every device's latest poll failed (%d of %d)", failing, len(h.Devices))
+	}
+	return ""
+}
+
+func (s *Server) body(h Health) healthBody {
+	now := s.opts.Now()
+	body := healthBody{Status: "ok", Devices: len(h.Devices), LastPollAge: map[string]*float64{}, Device: map[string]deviceBody{}}
+	for _, d := range h.Devices {
+		db := deviceBody{LastError: d.LastError, Failures: d.Failures, Profile: d.Profile}
+		if d.Failing() {
+			body.Failing++
+		}
+		if !d.LastErrorAt.IsZero() {
+			t := d.LastErrorAt.UTC()
+			db.LastErrorAt = &t
+		}
+		if d.LastOK.IsZero() {
+			body.LastPollAge[d.Device] = nil
+		} else {
+			age := math.Round(now.Sub(d.LastOK).Seconds()*10) / 10
+			body.LastPollAge[d.Device] = &age
+			t := d.LastOK.UTC()
+			db.LastOK = &t
+		}
+		body.Device[d.Device] = db
+	}
+	if o := h.Outbox; o != nil {
+		ob := &outboxBody{QueuedBatches: o.Batches, QueuedBytes: o.Bytes, Quarantined: o.Quarantined, Forwarding: "ok", LastError: o.LastError}
+		if !o.FailingSince.IsZero() {
+			t := o.FailingSince.UTC()
+			ob.Forwarding, ob.FailingSince = "failing", &t
+		}
+		body.Outbox = ob
+	}
+	return body
+}
+
+// healthz answers 200 while the service does its job, else 503 with the
+// reason: the store does not take samples, forwarding is stalled, or every
+// device fails.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	h := s.opts.Health(ctx)
-	now := s.opts.Now()
-	body := healthBody{Status: "ok", Devices: len(h.Devices), LastPollAge: map[string]*float64{}}
-	for _, d := range h.Devices {
-		if d.LastOK.IsZero() {
-			body.LastPollAge[d.Device] = nil
-			continue
-		}
-		age := math.Round(now.Sub(d.LastOK).Seconds()*10) / 10
-		body.LastPollAge[d.Device] = &age
-	}
-	if o := h.Outbox; o != nil {
-		body.Outbox = &outboxBody{QueuedBatches: o.Batches, QueuedBytes: o.Bytes, Quarantined: o.Quarantined}
-	}
+	body := s.body(h)
 	code := http.StatusOK
-	if h.Store != nil {
+	if why := unhealthy(h, s.opts.Now()); why != "" {
+		body.Status, body.Error, code = "unavailable", why, http.StatusServiceUnavailable
+	}
+	s.writeJSON(w, code, body)
+}
+
+// readyz answers 200 once the service runs with a usable store, 503 while
+// it starts, stops, or cannot store samples; devices do not count (a load
+// balancer or supervisor asks whether this instance works, not the network).
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	h := s.opts.Health(ctx)
+	body := s.body(h)
+	code := http.StatusOK
+	switch {
+	case !h.Ready:
+		body.Status, body.Error, code = "unavailable", "not running (starting or stopping)", http.StatusServiceUnavailable
+	case h.Store != nil:
 		body.Status, body.Error, code = "unavailable", "store: "+h.Store.Error(), http.StatusServiceUnavailable
 	}
+	s.writeJSON(w, code, body)
+}
+
+func (s *Server) writeJSON(w http.ResponseWriter, code int, body healthBody) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	if err := enc.Encode(body); err != nil {
-		s.opts.Logger.Debug("healthz: write response", "error", err)
+	if err := json.NewEncoder(w).Encode(body); err != nil {
+		s.opts.Logger.Debug("health: write response", "error", err)
 	}
 }

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/ecometer/ecometer/models/grid"
+	"github.com/ecometer/ecometer/models/units"
 )
 
 // GridHour is the grid carbon intensity of one price area in one UTC hour, as
@@ -52,4 +55,23 @@ func ValidateGridHour(h GridHour) error {
 		return fmt.Errorf("grid %s %s: negative interval count %d", h.Area, h.Hour.UTC().Format(time.RFC3339), h.Intervals)
 	}
 	return nil
+}
+
+// GridHoursOf converts parsed hourly values for storage, naming the dataset
+// they came from.
+func GridHoursOf(values []grid.HourValue, dataset string) []GridHour {
+	out := make([]GridHour, len(values))
+	for i, v := range values {
+		out[i] = GridHour{Area: v.Area, Hour: v.Hour.UTC(), GramsPerKWh: float64(v.Intensity), Intervals: v.Intervals, Dataset: dataset}
+	}
+	return out
+}
+
+// HourValues converts stored hours for the grid model.
+func HourValues(hours []GridHour) []grid.HourValue {
+	out := make([]grid.HourValue, len(hours))
+	for i, h := range hours {
+		out[i] = grid.HourValue{Area: h.Area, Hour: h.Hour, Intensity: units.GramsPerKWh(h.GramsPerKWh), Intervals: h.Intervals}
+	}
+	return out
 }

@@ -234,7 +234,7 @@ func TestResolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := (Intensity{h0.Add(3 * time.Hour), 140, AnnualFactor, "2024: Energinet declaration 2024"}); got[0] != w {
+	if w := (Intensity{h0.Add(3 * time.Hour), 140, AnnualFactor, "2024 (no factor for 2025; the nearest year's stands in): Energinet declaration 2024"}); got[0] != w {
 		t.Errorf("got %+v, want %+v", got[0], w)
 	}
 	if _, err := Resolve("DK1", values, nil, h0.Add(3*time.Hour), h0.Add(4*time.Hour)); err == nil {

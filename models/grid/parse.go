@@ -54,7 +54,12 @@ type HourValue struct {
 
 // Import is a parsed file.
 type Import struct {
+	// Dataset is what the columns say: five-minute data (CO2Emis or its
+	// forecast CO2EmisProg, which have the same columns) or the hourly
+	// declaration. Named is the dataset the file names itself, when it
+	// does (the "dataset" field of an Energi Data Service JSON response).
 	Dataset Dataset
+	Named   string
 	Hours   []HourValue // sorted by area, then hour
 	Records int         // records used
 	Missing int         // records without a value (empty or null): gaps, not errors
@@ -226,6 +231,7 @@ type parser struct {
 	seen    map[rowKey]int // (area, UTC time) → line, to reject duplicates
 	methods map[string]bool
 	out     Import
+	named   string // the JSON's "dataset" field
 }
 
 func (p *parser) errAt(c cell, err error) error {
@@ -410,6 +416,14 @@ func (p *parser) readJSON(br *bufio.Reader) error {
 			return fail(err)
 		}
 		key, _ := keyTok.(string)
+		if key == "dataset" {
+			var name any
+			if err := dec.Decode(&name); err != nil {
+				return fail(err)
+			}
+			p.named, _ = name.(string)
+			continue
+		}
 		if key != "records" {
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
@@ -573,6 +587,7 @@ func lineCol(data []byte, off int64) (int, int) {
 func (p *parser) finish() (Import, error) {
 	out := p.out
 	out.Dataset = p.schema.dataset
+	out.Named = p.named
 	if len(p.rows) == 0 && out.Skipped > 0 && out.Missing == 0 {
 		found := make([]string, 0, len(p.methods))
 		for m := range p.methods {
@@ -646,4 +661,45 @@ func (p *parser) finish() (Import, error) {
 		return a.Hour.Before(b.Hour)
 	})
 	return out, nil
+}
+
+// Dataset names as Energi Data Service spells them.
+const (
+	NameCO2Emis     = "CO2Emis"     // realised 5-minute emissions
+	NameCO2EmisProg = "CO2EmisProg" // their forecast
+	NameDeclaration = "DeclarationGridEmission"
+)
+
+// DatasetName is the dataset an import holds, for storage and output:
+// the declaration by its columns; five-minute data by what the file says
+// it is (Named), since realised CO2Emis and forecast CO2EmisProg have the
+// same columns. given is what the user said of the files that cannot tell
+// (empty: nothing); for five-minute data it must agree with the file. When the file cannot tell and the
+// user did not, it is an error: a forecast must not pass for a
+// measurement.
+func (i Import) DatasetName(given string) (string, error) {
+	switch given {
+	case "", NameCO2Emis, NameCO2EmisProg, NameDeclaration:
+	default:
+		return "", fmt.Errorf("dataset %q: want %s, %s or %s", given, NameCO2Emis, NameCO2EmisProg, NameDeclaration)
+	}
+	if i.Dataset == Declaration {
+		return NameDeclaration, nil // the columns say it; given is for files that cannot
+	}
+	named := ""
+	if i.Named == NameCO2Emis || i.Named == NameCO2EmisProg {
+		named = i.Named
+	}
+	switch {
+	case given == NameDeclaration:
+		return "", fmt.Errorf("the columns are five-minute data (%s or %s), not %s", NameCO2Emis, NameCO2EmisProg, NameDeclaration)
+	case given != "" && named != "" && given != named:
+		return "", fmt.Errorf("the file says it is %s, not %s", named, given)
+	case given != "":
+		return given, nil
+	case named != "":
+		return named, nil
+	}
+	return "", fmt.Errorf("five-minute data: realised %s and forecast %s have the same columns and the file does not say which it is; give --dataset %s or --dataset %s",
+		NameCO2Emis, NameCO2EmisProg, NameCO2Emis, NameCO2EmisProg)
 }

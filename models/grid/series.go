@@ -40,9 +40,25 @@ const week = 7 * 24 * time.Hour
 // Resolve returns an intensity for every hour of [from, to) (truncated to the
 // hour) for area. An hour with data uses it; otherwise the same hour of the
 // nearest week with data (the earlier on a tie); otherwise the annual factor of
-// the hour's year (Danish time), or of the nearest year (the earlier on a tie).
-// Hours with no data and no factor are an error.
+// the hour's year (Danish time), or of the nearest year (the earlier on a tie),
+// whose basis then says which year stood in. Hours with no data and no factor
+// are an error.
 func Resolve(area string, values []HourValue, factors []Factor, from, to time.Time) ([]Intensity, error) {
+	from, to = from.UTC().Truncate(time.Hour), to.UTC().Truncate(time.Hour)
+	if to.Before(from) {
+		return nil, fmt.Errorf("grid %s: period ends (%s) before it starts (%s)", area, to.Format(time.RFC3339), from.Format(time.RFC3339))
+	}
+	var hours []time.Time
+	for h := from; h.Before(to); h = h.Add(time.Hour) {
+		hours = append(hours, h)
+	}
+	return ResolveHours(area, values, factors, hours)
+}
+
+// ResolveHours is Resolve for the given hours only (each truncated to the
+// hour, in the order given): a period's hours without energy need no
+// intensity.
+func ResolveHours(area string, values []HourValue, factors []Factor, hours []time.Time) ([]Intensity, error) {
 	have := make(map[time.Time]units.GramsPerKWh)
 	var first, last time.Time
 	for _, v := range values {
@@ -58,12 +74,9 @@ func Resolve(area string, values []HourValue, factors []Factor, from, to time.Ti
 			last = h
 		}
 	}
-	from, to = from.UTC().Truncate(time.Hour), to.UTC().Truncate(time.Hour)
-	if to.Before(from) {
-		return nil, fmt.Errorf("grid %s: period ends (%s) before it starts (%s)", area, to.Format(time.RFC3339), from.Format(time.RFC3339))
-	}
-	var out []Intensity
-	for h := from; h.Before(to); h = h.Add(time.Hour) {
+	out := make([]Intensity, 0, len(hours))
+	for _, h := range hours {
+		h = h.UTC().Truncate(time.Hour)
 		if v, ok := have[h]; ok {
 			out = append(out, Intensity{Hour: h, Value: v, Source: Measured})
 			continue
@@ -72,11 +85,16 @@ func Resolve(area string, values []HourValue, factors []Factor, from, to time.Ti
 			out = append(out, Intensity{Hour: h, Value: v, Source: SameHourOfWeek, Basis: at.Format(time.RFC3339)})
 			continue
 		}
-		f, ok := annualFactor(factors, area, Danish(h).Year())
+		year := Danish(h).Year()
+		f, ok := annualFactor(factors, area, year)
 		if !ok {
 			return nil, fmt.Errorf("grid %s: no intensity for %s: no data and no annual factor", area, h.Format(time.RFC3339))
 		}
-		out = append(out, Intensity{Hour: h, Value: f.Intensity, Source: AnnualFactor, Basis: fmt.Sprintf("%d: %s", f.Year, f.Source)})
+		basis := fmt.Sprintf("%d: %s", f.Year, f.Source)
+		if f.Year != year {
+			basis = fmt.Sprintf("%d (no factor for %d; the nearest year's stands in): %s", f.Year, year, f.Source)
+		}
+		out = append(out, Intensity{Hour: h, Value: f.Intensity, Source: AnnualFactor, Basis: basis})
 	}
 	return out, nil
 }

@@ -184,3 +184,16 @@ func ashrae(y, fitted []float64, p int) (cv, nmbe float64, err error) {
 	dof := float64(n - p)
 	return 100 * math.Sqrt(sse/dof) / mean, 100 * bias / (dof * mean), nil
 }
+
+// Band is an approximate 95 % band around a forecast whose one-step-ahead
+// error is cvrmsePct of the mean: ±1.96 × CV(RMSE) × value, widening with the
+// square root of the step ahead (errors of a random walk add up). It says
+// how far off the months ahead may plausibly be, not a guarantee.
+func Band(values []float64, cvrmsePct float64) (low, high []float64) {
+	low, high = make([]float64, len(values)), make([]float64, len(values))
+	for i, v := range values {
+		d := 1.96 * cvrmsePct / 100 * math.Sqrt(float64(i+1)) * math.Abs(v)
+		low[i], high[i] = math.Max(0, v-d), v+d
+	}
+	return low, high
+}

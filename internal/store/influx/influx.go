@@ -27,6 +27,7 @@
 package influx
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -189,3 +190,36 @@ type statusError struct {
 
 func (e *statusError) Error() string { return e.msg }
 func (e *statusError) Unwrap() error { return e.err }
+
+// Check asks the server whether the bucket can be read: a reachable server,
+// a token it accepts and a bucket (1.8: a database and retention policy)
+// that exists. The error says which of them failed and what to check.
+func (s *Store) Check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	flux := "from(bucket: " + fluxString(s.bucket) + ")\n  |> range(start: -1m)\n  |> limit(n: 1)\n"
+	res, err := s.query.Query(ctx, flux)
+	if err == nil {
+		for res.Next() {
+		}
+		err = res.Err()
+		res.Close()
+	}
+	if err == nil {
+		return nil
+	}
+	var he *influxhttp.Error
+	if errors.As(err, &he) {
+		switch he.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			return fmt.Errorf("influxdb %s: the token was refused (%v): check storage.influxdb.token (InfluxDB 1.8 without auth needs none; with auth \"user:password\")", s.url, httpError(err))
+		case http.StatusNotFound:
+			return fmt.Errorf("influxdb %s: bucket %q not found (%v): create it (InfluxDB 1.8: CREATE DATABASE and retention policy; bucket is \"database/retention-policy\"), or fix storage.influxdb.bucket", s.url, s.bucket, httpError(err))
+		}
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "not found") {
+		return fmt.Errorf("influxdb %s: bucket %q not found (%v): create it (InfluxDB 1.8: CREATE DATABASE; bucket is \"database/retention-policy\"), or fix storage.influxdb.bucket", s.url, s.bucket, httpError(err))
+	}
+	return fmt.Errorf("influxdb %s: cannot read bucket %q: %w", s.url, s.bucket, httpError(err))
+}

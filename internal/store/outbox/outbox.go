@@ -70,6 +70,12 @@ type Stats struct {
 	Bytes       int64 // their size on disk (payload bytes)
 	Quarantined int   // batches the remote store rejected, kept aside
 	Forwarded   int64 // samples forwarded since Open
+	// FailingSince is when forwarding started to fail, zero while it
+	// works; LastError is the latest failure.
+	FailingSince time.Time
+	LastError    string
+	// LastForwarded is when a batch was last acknowledged by the store.
+	LastForwarded time.Time
 }
 
 // Outbox is a durable queue in front of a store.Writer. Write is safe for
@@ -322,6 +328,7 @@ func (o *Outbox) done(ctx context.Context, qs []queued) error {
 	o.stats.Samples -= n
 	o.stats.Bytes -= size
 	o.stats.Forwarded += int64(n)
+	o.stats.LastForwarded = time.Now()
 	if o.stats.Bytes < o.opts.DiskBudget*int64(o.opts.WarnAtPct)/100/2 {
 		o.warned = false
 	}
@@ -416,12 +423,28 @@ func (o *Outbox) Run(ctx context.Context) error {
 			o.m.errors.Inc()
 			backoff = min(max(2*backoff, o.opts.MinBackoff), o.opts.MaxBackoff)
 			d := backoff/2 + rand.N(backoff/2+1)
-			st := o.Stats()
+			o.mu.Lock()
+			if o.stats.FailingSince.IsZero() {
+				o.stats.FailingSince = time.Now()
+			}
+			o.stats.LastError = err.Error()
+			st := o.stats
+			o.mu.Unlock()
 			o.opts.Logger.Warn("outbox: forwarding failed; will retry", "error", err, "retry_in", d.Round(time.Millisecond),
+				"failing_for", time.Since(st.FailingSince).Round(time.Second).String(),
 				"queued_batches", st.Batches, "queued_samples", st.Samples)
 			wait = time.After(d)
 		} else {
 			backoff = 0
+			o.mu.Lock()
+			since := o.stats.FailingSince
+			o.stats.FailingSince, o.stats.LastError = time.Time{}, ""
+			forwarded := o.stats.Forwarded
+			o.mu.Unlock()
+			if !since.IsZero() {
+				o.opts.Logger.Info("outbox: forwarding recovered", "after", time.Since(since).Round(time.Second).String(),
+					"forwarded_samples", forwarded)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -22,6 +22,9 @@ func (s *Store) WriteGrid(ctx context.Context, hours []store.GridHour) error {
 	if len(hours) == 0 {
 		return nil
 	}
+	if err := s.writable(); err != nil {
+		return fmt.Errorf("sqlite %s: write grid: %w", s.path, err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

@@ -126,6 +126,9 @@ func merge(raw, rolled store.Hourly) store.Hourly {
 // rollup by the next Compact; one that repeats a time already rolled up is
 // then counted twice (the rollup no longer knows the times it holds).
 func (s *Store) Compact(ctx context.Context) error {
+	if err := s.writable(); err != nil {
+		return fmt.Errorf("sqlite %s: compact: %w", s.path, err)
+	}
 	cutoff := s.now().Add(-s.retention).Truncate(time.Hour)
 	if err := s.compact(ctx, clampNS(cutoff)); err != nil {
 		return fmt.Errorf("sqlite %s: compact: %w", s.path, err)

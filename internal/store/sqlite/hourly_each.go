@@ -64,7 +64,11 @@ func (s *Store) hourlyEach(ctx context.Context, q store.Query, fn func(store.Hou
 	if closed {
 		return nil, errClosed
 	}
-	readers, list, err := s.openReaders(ctx, q, min(runtime.GOMAXPROCS(0), maxHourlyReaders))
+	n := min(runtime.GOMAXPROCS(0), maxHourlyReaders)
+	if s.readOnly {
+		n = 1 // the snapshot of several readers needs the write lock
+	}
+	readers, list, err := s.openReaders(ctx, q, n)
 	defer func() {
 		for _, r := range readers {
 			r.close()
@@ -85,7 +89,7 @@ func (s *Store) openReaders(ctx context.Context, q store.Query, n int) ([]*hourl
 	from, to := hourBounds(q.From, q.To)
 	var readers []*hourlyReader
 	open := func() (*hourlyReader, error) {
-		r, err := openHourlyReader(s.path, from, to)
+		r, err := openHourlyReader(s.path, s.immutable, from, to)
 		if err != nil {
 			return nil, err
 		}
@@ -141,8 +145,8 @@ type hourlyReader struct {
 	inTx     bool       // BEGIN done
 }
 
-func openHourlyReader(file string, from, to time.Time) (*hourlyReader, error) {
-	c, err := openRaw(file)
+func openHourlyReader(file string, immutable bool, from, to time.Time) (*hourlyReader, error) {
+	c, err := openRaw(file, immutable)
 	if err != nil {
 		return nil, err
 	}

@@ -96,6 +96,9 @@ func (s *Store) WriteHourly(ctx context.Context, rows []store.Hourly) error {
 	if len(rows) == 0 {
 		return nil
 	}
+	if err := s.writable(); err != nil {
+		return fmt.Errorf("sqlite %s: write hourly: %w", s.path, err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

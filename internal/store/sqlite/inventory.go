@@ -29,6 +29,9 @@ func (s *Store) WriteAssets(ctx context.Context, assets []carbon.Asset) (Invento
 			return res, fmt.Errorf("sqlite %s: write inventory: asset %d of %d: empty id", s.path, i, len(assets))
 		}
 	}
+	if err := s.writable(); err != nil {
+		return res, fmt.Errorf("sqlite %s: write inventory: %w", s.path, err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"errors"
 	"fmt"
+	"net/url"
+	"path/filepath"
 	"unsafe"
 
 	"modernc.org/libc"
@@ -24,9 +26,15 @@ type rawConn struct {
 	db  uintptr
 }
 
-// openRaw opens the database file read-only.
-func openRaw(file string) (*rawConn, error) {
+// openRaw opens the database file read-only; immutable as in
+// Store.openReadOnly.
+func openRaw(file string, immutable bool) (*rawConn, error) {
 	c := &rawConn{tls: libc.NewTLS()}
+	flags := int32(sqlite3.SQLITE_OPEN_READONLY | sqlite3.SQLITE_OPEN_NOMUTEX)
+	if immutable {
+		file = (&url.URL{Scheme: "file", Path: filepath.ToSlash(file), RawQuery: "immutable=1"}).String()
+		flags |= sqlite3.SQLITE_OPEN_URI
+	}
 	name, err := libc.CString(file)
 	if err != nil {
 		c.tls.Close()
@@ -35,8 +43,7 @@ func openRaw(file string) (*rawConn, error) {
 	defer libc.Xfree(c.tls, name)
 	pdb := c.tls.Alloc(int(unsafe.Sizeof(uintptr(0))))
 	defer c.tls.Free(int(unsafe.Sizeof(uintptr(0))))
-	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, pdb,
-		sqlite3.SQLITE_OPEN_READONLY|sqlite3.SQLITE_OPEN_NOMUTEX, 0)
+	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, pdb, flags, 0)
 	c.db = *(*uintptr)(cPtr(pdb))
 	if rc != sqlite3.SQLITE_OK {
 		err := c.err(rc)

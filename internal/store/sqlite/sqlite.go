@@ -46,7 +46,15 @@ type Options struct {
 	RawRetention time.Duration
 	// Now returns the current time (time.Now when nil); tests set it.
 	Now func() time.Time
+	// ReadOnly opens an existing database for reading only: nothing is
+	// created or migrated, every write fails with ErrReadOnly, and a user
+	// who may read the files but not write them can use it. A missing
+	// database is an error wrapping fs.ErrNotExist.
+	ReadOnly bool
 }
+
+// ErrReadOnly is returned by every write to a store opened read-only.
+var ErrReadOnly = errors.New("store opened read-only")
 
 // Store is the SQLite store. It is safe for concurrent use.
 type Store struct {
@@ -61,8 +69,12 @@ type Store struct {
 	closed bool                    // Close was called
 	series map[sample.Series]int64 // series ids known to be committed
 	ins    map[string]*insertStmts // by measurement
-	selSer *sql.Stmt
-	insSer *sql.Stmt
+	// readOnly: wdb is nil; immutable: the database is opened without
+	// locking because this user cannot create its -shm file and no writer
+	// has it open (see openReadOnly).
+	readOnly, immutable bool
+	selSer              *sql.Stmt
+	insSer              *sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -95,6 +107,13 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if opts.ReadOnly {
+		if err := s.openReadOnly(ctx); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("sqlite %s: open read-only: %w", file, err)
+		}
+		return s, nil
 	}
 	if err := os.MkdirAll(opts.Path, 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite %s: open: %w", file, err)
@@ -135,6 +154,70 @@ func (s *Store) open(ctx context.Context) error {
 		return err
 	}
 	return s.prepare(ctx)
+}
+
+// openReadOnly opens the readers only. SQLite reads a WAL database through
+// its -shm file; when this user cannot create it (a read-only directory)
+// and no writer has the database open (no -wal file), the database is
+// opened immutable, which needs no -shm. With a writer running, the -wal
+// and -shm files exist and are used as they are.
+func (s *Store) openReadOnly(ctx context.Context) error {
+	s.readOnly = true
+	if _, err := os.Stat(s.path); err != nil {
+		return fmt.Errorf("no store here: %w", err)
+	}
+	try := func(immutable bool) error {
+		s.immutable = immutable
+		extra := []string{"mode=ro", "_pragma=query_only(1)"}
+		if immutable {
+			extra = append(extra, "immutable=1")
+		}
+		db, err := sql.Open("sqlite", roDSN(s.path, extra...))
+		if err != nil {
+			return err
+		}
+		db.SetMaxIdleConns(4)
+		var v int
+		if err := db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+			db.Close()
+			return err
+		}
+		s.rdb = db
+		switch {
+		case v > len(migrations):
+			return &SchemaTooNewError{Version: v, Known: len(migrations)}
+		case v < len(migrations):
+			return fmt.Errorf("database schema version %d is older than this binary's (%d): run a command that writes the store once (ecometer serve, grid import) as a user who may write it", v, len(migrations))
+		}
+		return nil
+	}
+	err := try(false)
+	if err != nil && s.rdb == nil {
+		if _, werr := os.Stat(s.path + "-wal"); errors.Is(werr, os.ErrNotExist) {
+			if err2 := try(true); err2 == nil || s.rdb != nil {
+				return err2
+			}
+		}
+	}
+	return err
+}
+
+// roDSN is dsn for a read-only connection: no pragma that writes.
+func roDSN(file string, extra ...string) string {
+	p := filepath.ToSlash(file)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	u := url.URL{Scheme: "file", Path: p}
+	return u.String() + "?" + strings.Join(append([]string{"_pragma=busy_timeout(10000)", "_pragma=foreign_keys(1)"}, extra...), "&")
+}
+
+// writable fails when the store was opened read-only.
+func (s *Store) writable() error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
+	return nil
 }
 
 // dsn returns the driver's data source name for the database file, with the

@@ -131,6 +131,9 @@ func (s *Store) Write(ctx context.Context, batch []sample.Sample) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	if err := s.writable(); err != nil {
+		return fmt.Errorf("sqlite %s: write batch: %w", s.path, err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

@@ -1,0 +1,511 @@
+// Package daemon is the production job behind `ecometer serve`: it polls
+// every configured device on its schedule, writes the samples to the store
+// (the embedded one, or InfluxDB through the durable outbox), compacts the
+// embedded store, and serves /metrics, /healthz and /readyz, until its
+// context ends; then it stops scheduling, lets the polls in flight finish,
+// forwards what the outbox can and closes everything in order.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ecometer/ecometer/collectors"
+	"github.com/ecometer/ecometer/collectors/redfish"
+	"github.com/ecometer/ecometer/collectors/snmp"
+	"github.com/ecometer/ecometer/config"
+	"github.com/ecometer/ecometer/internal/backend"
+	"github.com/ecometer/ecometer/internal/collection"
+	"github.com/ecometer/ecometer/internal/server"
+	"github.com/ecometer/ecometer/internal/store"
+	"github.com/ecometer/ecometer/internal/store/outbox"
+	"github.com/ecometer/ecometer/internal/store/sqlite"
+	"github.com/ecometer/ecometer/models/sample"
+)
+
+// Options configure Run.
+type Options struct {
+	Config   *config.Config
+	Profiles *snmp.Registry // the profiles cfg may use (collection.Profiles)
+	// ConfigFile names the configuration in logs.
+	ConfigFile string
+	Listen     string // default server.DefaultListen
+	// FlushTimeout bounds the outbox's forwarding at shutdown (default 10 s).
+	FlushTimeout time.Duration
+	// CompactEvery is the period of the embedded store's compaction
+	// (default 1 h); SummaryEvery that of the summary log line (default
+	// 10 min).
+	CompactEvery time.Duration
+	SummaryEvery time.Duration
+	Logger       *slog.Logger
+	// Started, when set, is called with the HTTP address once everything
+	// runs (tests).
+	Started func(net.Addr)
+}
+
+func (o *Options) defaults() {
+	if o.CompactEvery <= 0 {
+		o.CompactEvery = time.Hour
+	}
+	if o.SummaryEvery <= 0 {
+		o.SummaryEvery = 10 * time.Minute
+	}
+	if o.FlushTimeout <= 0 {
+		o.FlushTimeout = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Run runs the service until ctx ends. It returns nil after a clean
+// shutdown. A device that cannot be built as configured is a
+// *collection.DeviceError, an unreadable store secret a
+// *backend.SecretError: both configuration problems.
+func Run(ctx context.Context, opts Options) error {
+	opts.defaults()
+	log := opts.Logger
+	svc := &service{log: log, flushTimeout: opts.FlushTimeout, reg: server.NewRegistry(), readings: server.NewReadings()}
+	defer svc.close()
+	svc.reg.MustRegister(svc.readings)
+	if err := svc.buildJobs(opts.Config, opts.Profiles); err != nil {
+		return err
+	}
+	if err := svc.openStore(ctx, opts.Config); err != nil {
+		return err
+	}
+	if err := svc.addJobs(); err != nil {
+		return err
+	}
+	srv := server.New(server.Options{Listen: opts.Listen, Gatherer: svc.reg, Health: svc.health, Logger: log})
+	if err := srv.Init(); err != nil {
+		return err
+	}
+
+	// The background jobs run on bgCtx, which ends only once the polls
+	// have stopped, so that the outbox keeps forwarding while they finish.
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	var bg sync.WaitGroup
+	svc.runBackground(bgCtx, &bg, opts.CompactEvery, opts.SummaryEvery)
+	srvDone := make(chan error, 1)
+	go func() { srvDone <- srv.Run(bgCtx) }()
+	svc.runner.Start()
+	svc.setReady(true)
+	log.Info("ecometer serving", "devices", len(svc.jobs), "snmp", svc.count(config.ProtocolSNMP),
+		"redfish", svc.count(config.ProtocolRedfish), "store", svc.storeDesc, "listen", srv.Addr().String(),
+		"config", opts.ConfigFile)
+	if opts.Started != nil {
+		opts.Started(srv.Addr())
+	}
+
+	var srvErr error
+	served := false
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "cause", context.Cause(ctx))
+	case srvErr = <-srvDone:
+		served = true
+		log.Error("HTTP server failed; shutting down", "error", srvErr)
+	}
+	svc.setReady(false)
+	// No new polls, the running ones finished and written; then the
+	// background jobs stop, the outbox forwards what it can, and the HTTP
+	// server (answering until now) closes before the stores do.
+	err := svc.stopRunner()
+	stopBackground()
+	bg.Wait()
+	svc.flushOutbox()
+	if !served {
+		srvErr = <-srvDone
+	}
+	err = errors.Join(srvErr, err, svc.close())
+	log.Info("stopped")
+	return err
+}
+
+// service holds what Run runs, so that whatever was started is stopped and
+// closed in the right order, whichever step fails.
+type service struct {
+	log          *slog.Logger
+	flushTimeout time.Duration
+	reg          *prometheus.Registry
+	readings     *server.Readings
+
+	devices []config.Device // in job order
+	jobs    []collectors.Job
+	polls   *server.Polls
+
+	storeDesc string
+	data      backend.Store  // the backend: SQLite or InfluxDB
+	embedded  *sqlite.Store  // data, when it is SQLite
+	outbox    *outbox.Outbox // in front of data, when it is InfluxDB
+	writer    *watchedWriter // what the runner writes to
+	started   time.Time
+
+	mu       sync.Mutex
+	ready    bool
+	checkErr error // the start-up check of InfluxDB, until forwarding works
+
+	runner *collectors.Runner
+	added  int // jobs handed to the runner, which closes their collectors
+}
+
+// buildJobs makes one collector per device, each reporting its polls.
+func (svc *service) buildJobs(cfg *config.Config, profiles *snmp.Registry) error {
+	jobs, err := collection.Jobs(cfg, profiles, svc.log)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, d := range cfg.Devices {
+		names = append(names, d.Name)
+	}
+	svc.devices, svc.jobs = cfg.Devices, jobs
+	svc.polls = server.NewPolls(names...)
+	for i := range svc.jobs {
+		svc.jobs[i].Collector = &observed{Collector: svc.jobs[i].Collector, device: names[i], polls: svc.polls, log: svc.log}
+	}
+	return nil
+}
+
+func (svc *service) count(p config.Protocol) int {
+	n := 0
+	for _, d := range svc.devices {
+		if d.Protocol == p {
+			n++
+		}
+	}
+	return n
+}
+
+// observed records a device's polls for /healthz and logs what an operator
+// needs once: the first successful poll with the detected profile, and
+// when a device starts and stops failing.
+type observed struct {
+	collectors.Collector
+	device string
+	polls  *server.Polls
+	log    *slog.Logger
+}
+
+func (o *observed) Collect(ctx context.Context, at time.Time) ([]sample.Sample, error) {
+	ss, err := o.Collector.Collect(ctx, at)
+	now := time.Now()
+	if err == nil || errors.Is(err, collectors.ErrNoData) {
+		failures := o.failures()
+		profile := o.profile()
+		if profile != "" {
+			o.polls.SetProfile(o.device, profile)
+		}
+		if o.polls.OK(o.device, now) {
+			o.log.Info("first successful poll", "device", o.device, "profile", profile, "samples", len(ss))
+		} else if failures > 0 {
+			o.log.Info("device answers again", "device", o.device, "failed_polls", failures)
+		}
+		return ss, err
+	}
+	if ctx.Err() == nil && o.polls.Fail(o.device, now, err) == 1 {
+		o.log.Warn("poll failed", "device", o.device, "error", err)
+	}
+	return ss, err
+}
+
+func (o *observed) failures() int {
+	for _, d := range o.polls.Devices() {
+		if d.Device == o.device {
+			return d.Failures
+		}
+	}
+	return 0
+}
+
+// profile names what the collector detected: the SNMP profile, or the
+// Redfish power source of each chassis.
+func (o *observed) profile() string {
+	switch c := o.Collector.(type) {
+	case *snmp.Collector:
+		if p := c.Profile(); p != nil {
+			return p.Name
+		}
+	case *redfish.Collector:
+		srcs := c.Sources()
+		var parts []string
+		for _, ch := range slices.Sorted(maps.Keys(srcs)) {
+			parts = append(parts, fmt.Sprintf("%s: %s", ch, srcs[ch]))
+		}
+		return strings.Join(parts, ", ")
+	}
+	return ""
+}
+
+// openStore opens the backend: the embedded store, or InfluxDB behind the
+// durable outbox, so that every sample is committed locally first. InfluxDB
+// is asked at once whether its bucket can be used; a problem is logged and
+// reported by /healthz, while the outbox keeps every sample until it is
+// fixed.
+func (svc *service) openStore(ctx context.Context, cfg *config.Config) error {
+	st, desc, err := backend.Open(ctx, cfg, backend.ReadWrite)
+	if err != nil {
+		return err
+	}
+	svc.data, svc.storeDesc = st, desc
+	svc.started = time.Now()
+	if sq, ok := st.(*sqlite.Store); ok {
+		svc.embedded = sq
+		svc.writer = &watchedWriter{w: sq, readings: svc.readings}
+		return nil
+	}
+	if err := backend.Check(ctx, st); err != nil {
+		svc.checkErr = err
+		svc.log.Error("InfluxDB cannot be used yet; samples are kept in the outbox until it can", "error", err)
+	}
+	ob := cfg.Storage.Outbox
+	svc.outbox, err = outbox.Open(ctx, st, outbox.Options{Dir: ob.Dir, DiskBudget: int64(ob.DiskBudget),
+		WarnAtPct: ob.WarnAtPct, BatchSize: cfg.Storage.InfluxDB.BatchSize, Logger: svc.log, Registerer: svc.reg})
+	if err != nil {
+		return err
+	}
+	svc.storeDesc += ", through the outbox in " + ob.Dir
+	svc.writer = &watchedWriter{w: svc.outbox, readings: svc.readings}
+	return nil
+}
+
+// addJobs schedules every device; they start polling with runner.Start.
+func (svc *service) addJobs() error {
+	r, err := collectors.NewRunner(svc.writer, collectors.RunnerOptions{Logger: svc.log, Registerer: svc.reg})
+	if err != nil {
+		return err
+	}
+	svc.runner = r
+	for i, j := range svc.jobs {
+		if err := r.Add(j); err != nil {
+			return err
+		}
+		svc.added++
+		d := svc.devices[i]
+		attrs := []any{"device", d.Name, "protocol", d.Protocol, "address", d.Address, "interval", d.Interval.Std().String()}
+		if d.Protocol == config.ProtocolSNMP {
+			profile := d.Profile
+			if profile == "" {
+				profile = "(detect)"
+			}
+			attrs = append(attrs, "profile", profile)
+		}
+		svc.log.Info("device added", attrs...)
+	}
+	if len(svc.jobs) == 0 {
+		svc.log.Warn("no devices configured: nothing to poll")
+	}
+	return nil
+}
+
+// runBackground starts the outbox's forwarder, the embedded store's
+// compaction and the summary line; they stop when ctx ends.
+func (svc *service) runBackground(ctx context.Context, wg *sync.WaitGroup, compactEvery, summaryEvery time.Duration) {
+	if svc.outbox != nil {
+		wg.Go(func() { svc.outbox.Run(ctx) })
+	}
+	if svc.embedded != nil {
+		wg.Go(func() { svc.compact(ctx, compactEvery) })
+	}
+	wg.Go(func() { svc.summaries(ctx, summaryEvery) })
+}
+
+// compact applies the raw retention and rollups now and every period.
+func (svc *service) compact(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		begin := time.Now()
+		if err := svc.embedded.Compact(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			svc.log.Error("compacting the embedded store failed; retrying at the next period", "error", err, "period", every)
+		} else {
+			svc.log.Debug("embedded store compacted", "took", time.Since(begin))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// summaries logs one line every period: devices answering and failing,
+// samples written, the outbox's queue.
+func (svc *service) summaries(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var ok, failing, never int
+		for _, d := range svc.polls.Devices() {
+			switch {
+			case d.Failing():
+				failing++
+			case d.LastOK.IsZero():
+				never++
+			default:
+				ok++
+			}
+		}
+		attrs := []any{"devices", len(svc.jobs), "answering", ok, "failing", failing, "not_yet_polled", never,
+			"samples_written", svc.writer.written()}
+		if svc.outbox != nil {
+			st := svc.outbox.Stats()
+			attrs = append(attrs, "outbox_queued_samples", st.Samples, "forwarded_samples", st.Forwarded, "forwarding_ok", st.FailingSince.IsZero())
+		}
+		svc.log.Info("summary", attrs...)
+	}
+}
+
+// stopRunner stops scheduling and waits for the running polls.
+func (svc *service) stopRunner() error {
+	if svc.runner == nil {
+		return nil
+	}
+	err := svc.runner.Shutdown()
+	svc.runner = nil
+	return err
+}
+
+// flushOutbox forwards what it can within the flush timeout; the rest
+// stays queued on disk for the next start.
+func (svc *service) flushOutbox() {
+	if svc.outbox == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), svc.flushTimeout)
+	defer cancel()
+	err := svc.outbox.Flush(ctx)
+	st := svc.outbox.Stats()
+	if err != nil || st.Batches > 0 {
+		svc.log.Warn("outbox not empty at shutdown; it is forwarded on the next start", "queued_batches", st.Batches,
+			"queued_samples", st.Samples, "error", err)
+		return
+	}
+	svc.log.Info("outbox flushed", "forwarded_samples", st.Forwarded)
+}
+
+// close releases whatever is still open; it may be called more than once.
+func (svc *service) close() error {
+	err := svc.stopRunner()
+	for _, j := range svc.jobs[svc.added:] { // built, never handed to the runner
+		err = errors.Join(err, j.Collector.Close())
+	}
+	svc.jobs = svc.jobs[:svc.added]
+	if svc.outbox != nil {
+		err = errors.Join(err, svc.outbox.Close())
+		svc.outbox = nil
+	}
+	if svc.data != nil {
+		err = errors.Join(err, svc.data.Close())
+		svc.data = nil
+	}
+	return err
+}
+
+func (svc *service) setReady(v bool) {
+	svc.mu.Lock()
+	svc.ready = v
+	svc.mu.Unlock()
+}
+
+// health is what /healthz and /readyz report.
+func (svc *service) health(ctx context.Context) server.Health {
+	svc.mu.Lock()
+	ready, checkErr := svc.ready, svc.checkErr
+	svc.mu.Unlock()
+	h := server.Health{Ready: ready, Devices: svc.polls.Devices(), Store: svc.writer.failed()}
+	if h.Store == nil && svc.embedded != nil {
+		// A read that matches nothing (device names cannot contain '/'):
+		// is the database there and readable?
+		if _, err := svc.embedded.Latest(ctx, store.Query{Measurement: sample.Device, Device: "/"}); err != nil {
+			h.Store = err
+		}
+	}
+	if svc.outbox != nil {
+		st := svc.outbox.Stats()
+		h.Outbox = &server.OutboxState{Batches: st.Batches, Bytes: st.Bytes, Quarantined: st.Quarantined,
+			FailingSince: st.FailingSince, LastError: st.LastError}
+		if checkErr != nil {
+			if st.LastForwarded.After(svc.started) {
+				svc.mu.Lock()
+				svc.checkErr = nil
+				svc.mu.Unlock()
+			} else if h.Store == nil {
+				h.Store = fmt.Errorf("start-up check: %w", checkErr)
+			}
+		}
+	}
+	return h
+}
+
+// watchedWriter passes the runner's writes to the store, remembers whether
+// the last one failed (which makes /healthz answer 503), and hands what
+// was stored to the readings /metrics shows.
+type watchedWriter struct {
+	w        store.Writer
+	readings *server.Readings
+
+	mu    sync.Mutex
+	err   error
+	count int64
+}
+
+func (w *watchedWriter) Write(ctx context.Context, batch []sample.Sample) error {
+	err := w.w.Write(ctx, batch)
+	if err != nil && (ctx.Err() != nil || invalid(batch)) {
+		// Shutting down, or a collector's malformed sample: not the
+		// store's fault.
+		return err
+	}
+	w.mu.Lock()
+	w.err = err
+	if err == nil {
+		w.count += int64(len(batch))
+	}
+	w.mu.Unlock()
+	if err == nil {
+		w.readings.Observe(batch)
+	}
+	return err
+}
+
+func (w *watchedWriter) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+func (w *watchedWriter) written() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.count
+}
+
+func invalid(batch []sample.Sample) bool {
+	for i := range batch {
+		if batch[i].Validate() != nil {
+			return true
+		}
+	}
+	return false
+}
