@@ -15,8 +15,12 @@ export ECOMETER_INFLUXD := $(INFLUXD)
 
 all: build
 
+# The version is the git tag, else 0.0.0-<commit>; -buildvcs=true records the
+# revision even where GOFLAGS turns it off.
+VERSION ?= $(shell git describe --tags --dirty 2>/dev/null || echo "0.0.0-$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)")
+
 build:
-	$(GO) build -o ecometer ./cmd/ecometer
+	$(GO) build -buildvcs=true -ldflags "-X main.version=$(VERSION)" -o ecometer ./cmd/ecometer
 
 tools: $(INFLUXD) $(STATICCHECK)
 

@@ -218,7 +218,7 @@ func (s *Store) Check(ctx context.Context) error {
 		}
 	}
 	msg := err.Error()
-	if strings.Contains(msg, "not found") {
+	if strings.Contains(msg, "not found") || strings.Contains(msg, "no database") {
 		return fmt.Errorf("influxdb %s: bucket %q not found (%v): create it (InfluxDB 1.8: CREATE DATABASE; bucket is \"database/retention-policy\"), or fix storage.influxdb.bucket", s.url, s.bucket, httpError(err))
 	}
 	return fmt.Errorf("influxdb %s: cannot read bucket %q: %w", s.url, s.bucket, httpError(err))

@@ -16,6 +16,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -163,8 +164,10 @@ func (s *Store) open(ctx context.Context) error {
 // and -shm files exist and are used as they are.
 func (s *Store) openReadOnly(ctx context.Context) error {
 	s.readOnly = true
-	if _, err := os.Stat(s.path); err != nil {
+	if _, err := os.Stat(s.path); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("no store here: %w", err)
+	} else if err != nil {
+		return err
 	}
 	try := func(immutable bool) error {
 		s.immutable = immutable
