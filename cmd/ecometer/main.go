@@ -75,6 +75,7 @@ func newRootCommand(stdout, stderr io.Writer) *cli.Command {
 			newGridCommand(),
 			newInventoryCommand(),
 			newProbeCommand(),
+			newProcureCommand(),
 			newServeCommand(),
 			newSimulateCommand(),
 			newVersionCommand(),

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/ecometer/ecometer/models/carbon"
 	"github.com/ecometer/ecometer/models/units"
 )
 
@@ -118,4 +119,22 @@ func annualKWh(p *Product, load float64) (float64, string, bool) {
 	}
 	w := idle.Num + load*(maxw.Num-idle.Num)
 	return w * 8760 / 1000, fmt.Sprintf("idle_w + %.0f %% × (max_w − idle_w) = %.1f W all year", load*100, w), true
+}
+
+// boaviztaClass maps product classes to Boavizta subcategories (lower case).
+var boaviztaClass = map[string]string{
+	"server": "server", "monitor": "monitor", "notebook": "laptop", "desktop": "desktop",
+	"tablet": "tablet", "smartphone": "smartphone", "switch": "switch",
+}
+
+// EmbodiedDefaults maps carbon class defaults (keyed by lower-case Boavizta
+// subcategory) to product classes.
+func EmbodiedDefaults(d map[string]carbon.ClassDefault) map[string]units.KgCO2e {
+	out := map[string]units.KgCO2e{}
+	for class, sub := range boaviztaClass {
+		if cd, ok := d[sub]; ok {
+			out[class] = cd.Footprint
+		}
+	}
+	return out
 }
