@@ -108,10 +108,11 @@ func ParseCatalog(name string, data []byte) (*Catalog, error) {
 	}
 	c := &Catalog{File: name}
 	d := &catDecoder{ps: ps}
+	kindNode := docs[0]
 	d.fields(docs[0], "", map[string]func(ast.Node, string){
 		"name":   d.str(&c.Name),
 		"title":  d.str(&c.Title),
-		"kind":   d.str(&c.Kind),
+		"kind":   func(n ast.Node, p string) { kindNode = n; d.str(&c.Kind)(n, p) },
 		"source": d.str(&c.Source),
 		"requirements": func(n ast.Node, p string) {
 			seq, ok := resolve(n).(*ast.SequenceNode)
@@ -125,7 +126,7 @@ func ParseCatalog(name string, data []byte) (*Catalog, error) {
 		},
 	}, "name", "kind", "source", "requirements")
 	if c.Kind != "" && !slices.Contains(catalogKinds, c.Kind) {
-		ps.at(docs[0], "kind", "invalid kind %q (want one of %s)", c.Kind, strings.Join(catalogKinds, ", "))
+		ps.at(kindNode, "kind", "invalid kind %q (want one of %s)", c.Kind, strings.Join(catalogKinds, ", "))
 	}
 	seen := map[string]int{}
 	for i, r := range c.Requirements {

@@ -99,6 +99,7 @@ func ParseCSV(name string, data []byte) ([]Product, error) {
 			continue
 		}
 		p := Product{File: name, Line: line, Fields: map[string]Value{}}
+		bad := map[string]bool{}
 		for i, cell := range rec {
 			f := cols[i]
 			if f == nil || strings.TrimSpace(cell) == "" {
@@ -108,11 +109,12 @@ func ParseCSV(name string, data []byte) ([]Product, error) {
 			if err != nil {
 				l, c := cr.FieldPos(i)
 				ps.list = append(ps.list, Problem{File: name, Line: l, Column: c, Field: f.Name, Message: err.Error()})
+				bad[f.Name] = true
 				continue
 			}
 			p.Fields[f.Name] = v
 		}
-		finishProduct(&p, ps, line, 1)
+		finishProduct(&p, ps, line, 1, bad)
 		out = append(out, p)
 	}
 	return out, ps.list.Err()
@@ -148,6 +150,7 @@ func ParseYAML(name string, data []byte) ([]Product, error) {
 			line, col := pos(item)
 			p := Product{File: name, Line: line, Fields: map[string]Value{}}
 			seen := map[string]int{}
+			bad := map[string]bool{}
 			for _, mv := range values {
 				key := keyText(mv)
 				f, ok := LookupField(key)
@@ -167,6 +170,7 @@ func ParseYAML(name string, data []byte) ([]Product, error) {
 				text, ok := scalar(mv.Value)
 				if !ok {
 					ps.at(mv.Value, f.Name, "expected a single value, got %s", describe(mv.Value))
+					bad[f.Name] = true
 					continue
 				}
 				if strings.TrimSpace(text) == "" {
@@ -175,11 +179,12 @@ func ParseYAML(name string, data []byte) ([]Product, error) {
 				v, err := f.Parse(text)
 				if err != nil {
 					ps.at(mv.Value, f.Name, "%s", err.Error())
+					bad[f.Name] = true
 					continue
 				}
 				p.Fields[f.Name] = v
 			}
-			finishProduct(&p, ps, line, col)
+			finishProduct(&p, ps, line, col, bad)
 			out = append(out, p)
 		}
 	}
@@ -187,9 +192,9 @@ func ParseYAML(name string, data []byte) ([]Product, error) {
 }
 
 // finishProduct sets the id and reports missing required fields.
-func finishProduct(p *Product, ps *problems, line, col int) {
+func finishProduct(p *Product, ps *problems, line, col int, bad map[string]bool) {
 	for _, f := range Fields {
-		if _, ok := p.Fields[f.Name]; f.Required && !ok {
+		if _, ok := p.Fields[f.Name]; f.Required && !ok && !bad[f.Name] {
 			ps.list = append(ps.list, Problem{File: p.File, Line: line, Column: col, Field: f.Name, Message: "missing (required)"})
 		}
 	}

@@ -99,6 +99,8 @@ func describe(n ast.Node) string {
 		return "a list"
 	case *ast.AliasNode:
 		return "an alias"
+	case *ast.StringNode:
+		return fmt.Sprintf("string %q", v.Value)
 	case nil:
 		return "nothing"
 	default:
