@@ -156,7 +156,7 @@ func TestLegalValues(t *testing.T) {
 		"eu-2019-424/psu-2023-multi-20": 90, "eu-2019-424/psu-2023-multi-50": 94, "eu-2019-424/psu-2023-multi-100": 91, "eu-2019-424/psu-2023-multi-pf": 0.95,
 		"eu-2019-424/psu-2023-single-10": 90, "eu-2019-424/psu-2023-single-20": 94, "eu-2019-424/psu-2023-single-50": 96, "eu-2019-424/psu-2023-single-100": 91,
 		"eu-2019-424/psu-2023-single-pf": 0.95,
-		"eu-2019-2021/eei-2021-hd": 0.90, "eu-2019-2021/eei-2021-uhd": 1.10, "eu-2019-2021/eei-2023-hd": 0.75, "eu-2019-2021/eei-2023-uhd": 0.90,
+		"eu-2019-2021/eei-2021-hd":       0.90, "eu-2019-2021/eei-2021-uhd": 1.10, "eu-2019-2021/eei-2023-hd": 0.75, "eu-2019-2021/eei-2023-uhd": 0.90,
 		"eu-2019-2021/eei-2023-above-uhd": 0.90, "eu-2019-2021/eei-2023-microled": 0.90,
 	}
 	got := map[string]float64{}

@@ -11,7 +11,6 @@ package procure
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -288,13 +287,4 @@ func LabelClass(eei float64) string {
 		}
 	}
 	return "G"
-}
-
-// fieldNames lists the field names, for messages.
-func fieldNames() []string {
-	out := make([]string, len(Fields))
-	for i, f := range Fields {
-		out[i] = f.Name
-	}
-	return slices.Clip(out)
 }

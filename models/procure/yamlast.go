@@ -104,7 +104,7 @@ func describe(n ast.Node) string {
 	case nil:
 		return "nothing"
 	default:
-		return fmt.Sprintf("%s", v.Type())
+		return v.Type().String()
 	}
 }
 
