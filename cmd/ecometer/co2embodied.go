@@ -188,7 +188,11 @@ func writeEmbodiedText(w io.Writer, out embodiedJSON) error {
 		fmt.Fprintf(w, "\nClass defaults: %s, from %s:\n", out.Citation, out.DefaultsOf)
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, d := range out.Defaults {
-			fmt.Fprintf(tw, "  %s\t%.1f kg CO2e\tmedian of %s\n", d.Class, d.KgCO2e, plural(d.Products, "product"))
+			note := ""
+			if d.Note != "" {
+				note = "; " + d.Note
+			}
+			fmt.Fprintf(tw, "  %s\t%.1f kg CO2e\tmedian of %s%s\n", d.Class, d.KgCO2e, plural(d.Products, "product"), note)
 		}
 		if err := tw.Flush(); err != nil {
 			return err

@@ -99,6 +99,7 @@ func newRootCommand(stdout, stderr io.Writer) *cli.Command {
 			newInventoryCommand(),
 			newProbeCommand(),
 			newReadingsCommand(),
+			newProcureCommand(),
 			newServeCommand(),
 			newSimulateCommand(),
 			newVersionCommand(),

@@ -62,6 +62,9 @@ type ClassDefault struct {
 	Class    string  `json:"class"`
 	KgCO2e   float64 `json:"kg_co2e"`
 	Products int     `json:"products"`
+	// Note is the default's own source where it is not the plain median
+	// of the class (e.g. the switch default, a stand-in class).
+	Note string `json:"note,omitempty"`
 }
 
 // Scenario asks: what if devices of Class were kept ToYears instead of
@@ -176,7 +179,11 @@ func Month(assets []carbon.Asset, year int, month time.Month, opts Options) (Vie
 	}
 	for _, k := range slices.Sorted(maps.Keys(usedDefaults)) {
 		d := defaults[k]
-		out.Defaults = append(out.Defaults, ClassDefault{Class: d.Class, KgCO2e: float64(d.Footprint), Products: d.Products})
+		cd := ClassDefault{Class: d.Class, KgCO2e: float64(d.Footprint), Products: d.Products}
+		if d.Source != carbon.BoaviztaSource {
+			cd.Note = d.Source
+		}
+		out.Defaults = append(out.Defaults, cd)
 	}
 	return out, nil
 }

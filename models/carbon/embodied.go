@@ -221,8 +221,22 @@ func BoaviztaMedians(name string, r io.Reader) (map[string]ClassDefault, error) 
 	for k, vs := range values {
 		out[k] = ClassDefault{Class: names[k], Footprint: units.KgCO2e(median(vs)), Products: len(vs), Source: BoaviztaSource}
 	}
+	// The inventory and the meters know network switches (class switch);
+	// Boavizta's data has none, only its "Network" subcategory of home Wi-Fi
+	// routers and access points. That is the closest class it has, so the
+	// switch default is taken from it and says so: it is a lower bound for
+	// an enterprise switch (more ports, PSUs and ASICs), to be replaced by
+	// the product's own footprint where the vendor publishes one.
+	if n, ok := out["network"]; ok {
+		if _, ok := out["switch"]; !ok {
+			out["switch"] = ClassDefault{Class: "Switch", Footprint: n.Footprint, Products: n.Products, Source: SwitchSource}
+		}
+	}
 	return out, nil
 }
+
+// SwitchSource cites the switch class default.
+const SwitchSource = "Boavizta environmental-footprint-data (ODbL-1.0) has no network switches: median embodied footprint of its \"Network\" subcategory (home Wi-Fi routers and access points), gwp_total × (1 − gwp_use_ratio); a lower bound for an enterprise switch"
 
 func median(vs []float64) float64 {
 	s := append([]float64(nil), vs...)

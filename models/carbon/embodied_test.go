@@ -82,6 +82,12 @@ func TestBoaviztaMediansCorpus(t *testing.T) {
 			t.Errorf("%s: got %+v, want %v kg from %d products", k, g, w.kg, w.n)
 		}
 	}
+	// No switches in the data: the switch default is the "Network"
+	// subcategory's median (Google Wifi 90 × 0.26, Nest Wifi point and router
+	// 100 × 0.19, Nest Wifi Pro 130 × 0.14: 23.4, 19, 19, 18.2 → 19 kg).
+	if sw, ok := got["switch"]; !ok || math.Abs(float64(sw.Footprint)-19) > 1e-9 || sw.Products != 4 || sw.Source != SwitchSource {
+		t.Errorf("switch default: got %+v, want 19 kg from 4 products, source %q", sw, SwitchSource)
+	}
 	t.Logf("Boavizta medians: laptop %v kg (%d), server %v kg (%d), monitor %v kg (%d)",
 		got["laptop"].Footprint, got["laptop"].Products, got["server"].Footprint, got["server"].Products, got["monitor"].Footprint, got["monitor"].Products)
 }
@@ -127,6 +133,19 @@ func TestMedianAndAmortisation(t *testing.T) {
 	// Own footprint: 1200 / 60 = 20 kg per month.
 	if got, _ := MonthlyAmortisation(srv, defaults, 2024, time.March); got.Emissions != 20 || got.Default {
 		t.Errorf("server: got %+v", got)
+	}
+	// Without a "Network" subcategory there is no switch default either.
+	if d, ok := defaults["switch"]; ok {
+		t.Errorf("switch default without network data: %+v", d)
+	}
+	withNet, err := BoaviztaMedians("b.csv", strings.NewReader("subcategory,gwp_total,gwp_use_ratio\nNetwork,100,0.8\nNetwork,50,0.5\nNetwork,300,0.9\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 20, 25, 30 → 25 kg: an asset of class switch amortises over it.
+	sw := Asset{ID: "SW-1", Class: "switch", InService: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), LifetimeYears: 5}
+	if got, err := MonthlyAmortisation(sw, withNet, 2024, time.June); err != nil || math.Abs(float64(got.Emissions)-25.0/60) > 1e-12 || !got.Default {
+		t.Errorf("switch amortisation: %+v, %v; want 25/60 kg a month from the class default", got, err)
 	}
 	if _, err := MonthlyAmortisation(Asset{ID: "X", Class: "Fridge", LifetimeYears: 5}, defaults, 2024, 1); err == nil {
 		t.Error("asset without footprint or default accepted")
