@@ -7,9 +7,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -52,8 +54,20 @@ func newDemoCommand() *cli.Command {
 			if cmd.Args().Present() {
 				return usageErrorf("demo: unexpected argument %q (usage: %s)", cmd.Args().First(), cmd.UsageText)
 			}
-			return runDemo(ctx, demoOptions{Config: examples.DemoYAML, Recordings: examples.Demo,
+			// Ctrl-C ends the demo through its context, so that the
+			// temporary store is still removed.
+			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			err := runDemo(ctx, demoOptions{Config: examples.DemoYAML, Recordings: examples.Demo,
 				Hours: int(cmd.Int("hours")), DataDir: cmd.String("data-dir"), Now: time.Now}, streamsOf(cmd))
+			if err != nil && ctx.Err() != nil {
+				kept := "the temporary store was removed"
+				if cmd.String("data-dir") != "" {
+					kept = "what was collected stays in " + cmd.String("data-dir")
+				}
+				return fmt.Errorf("demo: interrupted; %s", kept)
+			}
+			return err
 		},
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -11,12 +10,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ecometer/ecometer/internal/energinet/replay"
 	"github.com/ecometer/ecometer/internal/store/sqlite"
 	"github.com/ecometer/ecometer/internal/testenv"
 )
@@ -158,85 +156,8 @@ func TestGridImportCorpusStats(t *testing.T) {
 	}
 }
 
-// apiServer replays Energi Data Service responses built from corpus rows.
-type apiServer struct {
-	t       *testing.T
-	records []map[string]any
-	mu      sync.Mutex
-	fail    int // respond 503 to this many requests first
-	status  int // if set, respond with it always
-	pages   int
-}
-
-func (a *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.status != 0 {
-		http.Error(w, `{"error":"bad filter"}`, a.status)
-		return
-	}
-	if a.fail > 0 {
-		a.fail--
-		http.Error(w, "busy", http.StatusServiceUnavailable)
-		return
-	}
-	if r.URL.Path != "/dataset/CO2EmisProg" {
-		http.NotFound(w, r)
-		return
-	}
-	q := r.URL.Query()
-	var filter map[string][]string
-	if err := json.Unmarshal([]byte(q.Get("filter")), &filter); err != nil || len(filter["PriceArea"]) != 1 {
-		http.Error(w, "bad filter", http.StatusBadRequest)
-		return
-	}
-	if q.Get("sort") != "Minutes5UTC ASC" {
-		a.t.Errorf("sort = %q", q.Get("sort"))
-	}
-	start, end := q.Get("start")+":00", q.Get("end")+":00" // Danish local time, as the API takes it
-	limit, _ := strconv.Atoi(q.Get("limit"))
-	offset, _ := strconv.Atoi(q.Get("offset"))
-	var sel []map[string]any
-	for _, rec := range a.records {
-		dk := rec["Minutes5DK"].(string)
-		if dk >= start && dk < end && rec["PriceArea"] == filter["PriceArea"][0] {
-			sel = append(sel, rec)
-		}
-	}
-	page := sel[min(offset, len(sel)):min(offset+limit, len(sel))]
-	a.pages++
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"total": len(sel), "limit": limit, "dataset": "CO2EmisProg", "records": page})
-}
-
-// corpusRecords reads the corpus rows of September to November 2025 as API
-// records.
-func corpusRecords(t *testing.T) []map[string]any {
-	f := testenv.OpenCorpus(t, "grid", "CO2EmisProg_DK1_2024-2025.csv")
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []map[string]any
-	for _, r := range rows[1:] {
-		if r[0] < "2025-09-25" || r[0] > "2025-11-05" {
-			continue
-		}
-		rec := map[string]any{"Minutes5UTC": r[0], "Minutes5DK": r[1], "PriceArea": r[2], "CO2Emission": nil}
-		if r[3] != "" {
-			v, err := strconv.ParseFloat(r[3], 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rec["CO2Emission"] = v
-		}
-		out = append(out, rec)
-	}
-	return out
-}
-
 func TestGridFetch(t *testing.T) {
-	api := &apiServer{t: t, records: corpusRecords(t), fail: 1}
+	api := &replay.Server{T: t, Records: replay.CorpusRecords(t, "2025-09-25", "2025-11-05"), Fail: 1}
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 	cfg, dataDir := testConfig(t, "")
@@ -250,8 +171,8 @@ func TestGridFetch(t *testing.T) {
 	t.Logf("fetch:\n%s", &out)
 	// October 2025 in Danish time: 745 hours × 12 = 8940 records, 9 pages
 	// of 1000, after one 503.
-	if api.pages != 9 || !strings.Contains(out.String(), "Fetched 8940 records in 9 pages") {
-		t.Errorf("%d pages served; output:\n%s", api.pages, &out)
+	if api.Pages() != 9 || !strings.Contains(out.String(), "Fetched 8940 records in 9 pages") {
+		t.Errorf("%d pages served; output:\n%s", api.Pages(), &out)
 	}
 	// Fetching the same period again stores nothing twice.
 	if err := runGridFetch(ctx, opts, streams{&out, &errOut}); err != nil {
@@ -273,8 +194,7 @@ func TestGridFetch(t *testing.T) {
 	}
 
 	// A client error is not retried.
-	api.status = http.StatusBadRequest
-	api.pages = 0
+	api.SetStatus(http.StatusBadRequest)
 	err := runGridFetch(ctx, opts, streams{&out, &errOut})
 	if err == nil || !strings.Contains(err.Error(), "HTTP 400") {
 		t.Errorf("fetch with HTTP 400: %v", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/ecometer/ecometer/config"
 	"github.com/ecometer/ecometer/internal/store"
 	"github.com/ecometer/ecometer/models/energy"
+	"github.com/ecometer/ecometer/models/sample"
 	"github.com/ecometer/ecometer/models/topology"
 	"github.com/ecometer/ecometer/models/units"
 )
@@ -85,7 +86,7 @@ func (a *Accounting) Meters(ctx context.Context, site string, from, to time.Time
 		out = append(out, m)
 	}
 	slices.SortFunc(out, func(x, y Meter) int {
-		return cmp.Or(cmp.Compare(x.Site, y.Site), cmp.Compare(x.Device, y.Device), cmp.Compare(x.Meter, y.Meter))
+		return cmp.Or(cmp.Compare(x.Site, y.Site), cmp.Compare(x.Device, y.Device), sample.CompareMeters(x.Meter, y.Meter))
 	})
 	for i := range out {
 		byRef[out[i].Ref()] = &out[i]

@@ -190,8 +190,8 @@ func (svc *service) count(p config.Protocol) int {
 }
 
 // observed records a device's polls for /healthz and logs what an operator
-// needs once: the first successful poll with the detected profile, and
-// when a device starts and stops failing.
+// needs once: the first successful poll with the detected profile, and when
+// a failing device answers again (the runner logs the failures).
 type observed struct {
 	collectors.Collector
 	device string
@@ -215,8 +215,8 @@ func (o *observed) Collect(ctx context.Context, at time.Time) ([]sample.Sample, 
 		}
 		return ss, err
 	}
-	if ctx.Err() == nil && o.polls.Fail(o.device, now, err) == 1 {
-		o.log.Warn("poll failed", "device", o.device, "error", err)
+	if ctx.Err() == nil {
+		o.polls.Fail(o.device, now, err) // the runner logs the failure
 	}
 	return ss, err
 }

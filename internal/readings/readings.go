@@ -105,7 +105,7 @@ func Read(ctx context.Context, st store.Reader, f Filter, since time.Duration, n
 	}
 	slices.SortFunc(rows, func(a, b Row) int {
 		return cmp.Or(cmp.Compare(a.Site, b.Site), cmp.Compare(a.Device, b.Device), cmp.Compare(order(a.Measurement), order(b.Measurement)),
-			cmp.Compare(a.Meter, b.Meter), cmp.Compare(a.Source, b.Source))
+			sample.CompareMeters(a.Meter, b.Meter), cmp.Compare(a.Source, b.Source))
 	})
 	return rows, nil
 }
