@@ -138,6 +138,11 @@ type deviceDriver interface {
 	close() error
 }
 
+// aliaser is a driver whose targets have other names the config may use.
+type aliaser interface {
+	aliases(ctx context.Context, t target.Target) []target.Target
+}
+
 // New builds a dispatcher for cfg's devices that audits to log.
 func New(cfg *config.Config, log *audit.Log, opts Options) *Dispatcher {
 	if opts.MinInterval <= 0 {
@@ -263,6 +268,20 @@ func (d *Dispatcher) Send(ctx context.Context, r Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// A PoE port has two names (its ifName and pse:GROUP.PORT); the config
+	// may protect it under either, so both are checked.
+	if a, ok := drv.(aliaser); ok {
+		for _, alias := range a.aliases(ctx, r.Target) {
+			if err := d.guard.Check(alias); err != nil {
+				entry.Event, entry.Outcome, entry.Detail = audit.EventRefused, "refused", err.Error()
+				entry.Command = string(r.Command)
+				if _, aerr := d.audit.Append(entry); aerr != nil {
+					return "", errors.Join(err, fmt.Errorf("the refusal could not be audited: %w", aerr))
+				}
+				return "", err
+			}
+		}
+	}
 	d.mu.Lock()
 	wait := d.last[r.Target.Device].Add(d.opts.MinInterval).Sub(d.opts.Clock.Now())
 	d.mu.Unlock()
@@ -275,6 +294,13 @@ func (d *Dispatcher) Send(ctx context.Context, r Request) (string, error) {
 	// between this check and the wire.
 	if err := d.guard.Check(r.Target); err != nil {
 		return "", err
+	}
+	if a, ok := drv.(aliaser); ok {
+		for _, alias := range a.aliases(ctx, r.Target) {
+			if err := d.guard.Check(alias); err != nil {
+				return "", err
+			}
+		}
 	}
 	entry.Event, entry.Outcome, entry.Command = audit.EventCommand, "sent", string(r.Command)
 	if r.Command == CmdSetLimit {

@@ -163,3 +163,31 @@ func (p *snmpPoE) send(ctx context.Context, t target.Target, c Command, _ float6
 }
 
 func (p *snmpPoE) close() error { return p.tr.Close() }
+
+// aliases are the other names of a port: its ifName for pse:G.P and the
+// reverse. A port whose name cannot be resolved has none.
+func (p *snmpPoE) aliases(ctx context.Context, t target.Target) []target.Target {
+	if t.Kind != target.PoE {
+		return nil
+	}
+	if p.ports == nil {
+		if m, err := p.mapPorts(ctx); err == nil {
+			p.ports = m
+		} else {
+			p.ports = map[string]string{}
+		}
+	}
+	var out []target.Target
+	if idx, ok := strings.CutPrefix(t.Name, "pse:"); ok {
+		for name, i := range p.ports {
+			if i == idx {
+				out = append(out, target.Target{Device: t.Device, Kind: target.PoE, Name: name})
+			}
+		}
+		return out
+	}
+	if idx, ok := p.ports[t.Name]; ok {
+		out = append(out, target.Target{Device: t.Device, Kind: target.PoE, Name: "pse:" + idx})
+	}
+	return out
+}
