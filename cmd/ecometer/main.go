@@ -96,6 +96,7 @@ func newRootCommand(stdout, stderr io.Writer) *cli.Command {
 			newDemoCommand(),
 			newGridCommand(),
 			newInventoryCommand(),
+			newPowerCommand(),
 			newProbeCommand(),
 			newServeCommand(),
 			newSimulateCommand(),

@@ -70,10 +70,10 @@ type interval struct {
 	from, to       time.Time
 }
 
-// Applied returns the off-windows policies applied, per target, from the
+// applied returns the off-windows policies applied, per target, from the
 // audit log: from a verified (or already-off) off by a policy to the next
 // verified on, or to end when it is still off.
-func Applied(entries []audit.Entry, end time.Time) []interval {
+func applied(entries []audit.Entry, end time.Time) []interval {
 	open := map[string]audit.Entry{}
 	var out []interval
 	for _, e := range entries {
@@ -126,7 +126,7 @@ func Month(ctx context.Context, acc *accounting.Accounting, log *audit.Log, peri
 	for _, s := range cfg.Sites {
 		sites[s.Name] = s
 	}
-	all := Applied(entries, period.To)
+	all := applied(entries, period.To)
 	byTarget := map[string][]interval{}
 	for _, iv := range all {
 		byTarget[iv.target] = append(byTarget[iv.target], iv)
