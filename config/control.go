@@ -67,9 +67,9 @@ type Policy struct {
 	Ports   []string `yaml:"ports,omitempty" json:"ports,omitempty"`
 	// SwitchOutlet (shutdown): once the server is confirmed off, switch
 	// off the outlet that feeds it (its feeds), and on again before it.
-	SwitchOutlet bool    `yaml:"switch_outlet,omitempty" json:"switch_outlet,omitempty"`
-	CapW         float64 `yaml:"cap_w,omitempty" json:"cap_w,omitempty"`
-	Schedule     Schedule `yaml:"schedule" json:"schedule"`
+	SwitchOutlet bool        `yaml:"switch_outlet,omitempty" json:"switch_outlet,omitempty"`
+	CapW         float64     `yaml:"cap_w,omitempty" json:"cap_w,omitempty"`
+	Schedule     Schedule    `yaml:"schedule" json:"schedule"`
 	Conditions   *Conditions `yaml:"conditions,omitempty" json:"conditions,omitempty"`
 	// PowerOnLead powers the targets on this long before a window ends
 	// (default 15m).

@@ -154,7 +154,7 @@ func newPowerCommand() *cli.Command {
 			},
 			{
 				Name: "savings", Usage: "energy and CO2e saved by the policies in a month, measured",
-				UsageText: "ecometer power savings --config FILE --month YYYY-MM [--json]",
+				UsageText:   "ecometer power savings --config FILE --month YYYY-MM [--json]",
 				Description: savings.Method + ".\nThe monthly report's savings section shows the same numbers.",
 				Flags: []cli.Flag{cfgFlag, &cli.StringFlag{Name: "month", Usage: "Danish calendar `MONTH`, YYYY-MM"},
 					&cli.BoolFlag{Name: "json", Usage: "print JSON"}},

@@ -174,7 +174,9 @@ func FileSHA256(path string) (string, error) {
 // StaleError is a plan that may no longer be applied.
 type StaleError struct{ Reason string }
 
-func (e *StaleError) Error() string { return "stale plan: " + e.Reason + "; make a new one with power plan" }
+func (e *StaleError) Error() string {
+	return "stale plan: " + e.Reason + "; make a new one with power plan"
+}
 
 // CheckFresh refuses a plan past its ValidUntil, or made from a config or
 // policy file that has changed since.
