@@ -10,6 +10,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/rickar/cal/v2/dk"
@@ -236,7 +237,7 @@ func Merge(in []Interval) []Interval {
 			if iv.To.After(last.To) {
 				last.To = iv.To
 			}
-			if iv.Why != "" && iv.Why != last.Why {
+			if iv.Why != "" && !strings.Contains(last.Why, iv.Why) {
 				last.Why += "; " + iv.Why
 			}
 			continue

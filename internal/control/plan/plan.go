@@ -308,7 +308,9 @@ func (m *maker) windows(ctx context.Context, pol policy.Policy, site string, sel
 	if ca := pol.Schedule.CarbonAware; ca != nil {
 		return m.carbonWindows(ctx, pol, site, sels, *ca)
 	}
-	ivs, err := m.in.Calendar.Windows(pol.Schedule, site, at, end)
+	// Look a week past the horizon so that a window that started in it is
+	// seen whole (a weekend that runs into Monday morning).
+	ivs, err := m.in.Calendar.Windows(pol.Schedule, site, at, end.Add(8*24*time.Hour))
 	if err != nil {
 		return nil, err
 	}
@@ -498,7 +500,7 @@ func (m *maker) offSteps(ctx context.Context, pol policy.Policy, s policy.Select
 	}
 	switch s.Target.Kind {
 	case target.System:
-		off.Method = fmt.Sprintf("ComputerSystem.Reset GracefulShutdown, then ForceOff after %s (from the BMC's allowed reset types)", shutdown)
+		off.Method = fmt.Sprintf("ComputerSystem.Reset GracefulShutdown, then ForceOff after %s (from the BMC's allowed reset types)", config.Duration(shutdown))
 		off.ShutdownTimeout = config.Duration(shutdown)
 	case target.Outlet:
 		off.Method = "outlet off (SNMP SET of the PDU's outlet control, or Redfish Outlet.PowerControl)"
@@ -518,7 +520,7 @@ func (m *maker) offSteps(ctx context.Context, pol policy.Policy, s policy.Select
 		steps = append(steps, o)
 		outOff = &steps[len(steps)-1]
 	}
-	on := m.onSteps(pol, s, onDue, delay, fmt.Sprintf("power on %s before the window ends (lead %s)", s.Target, durOr(pol.PowerOnLead, DefaultLead)))
+	on := m.onSteps(pol, s, onDue, delay, fmt.Sprintf("power on %s before the window ends (lead %s)", s.Target, config.Duration(durOr(pol.PowerOnLead, DefaultLead))))
 	if outOff != nil && len(on) == 2 {
 		on[0].DependsOn = nil // the outlet comes on whatever happened
 	}
