@@ -45,7 +45,7 @@ state, reads the state back until two reads agree, never power-cycles when
 asked to power on, and one applier acts at a time (a lock).
 
 Examples:
-   ecometer power plan --config site.yaml --policy examples/policies/night.yaml -o plan.json
+   ecometer power plan --config site.yaml --policy examples/policies/night-test-servers.yaml -o plan.json
    ecometer power apply plan.json
    ecometer power status --config site.yaml 'srv-*'
    ecometer power off srv-test-3 --config site.yaml --reason "disk swap, ticket 4711"
@@ -62,7 +62,9 @@ func newPowerCommand() *cli.Command {
 		return &cli.Command{
 			Name: op, Usage: usage, UsageText: "ecometer power " + op + " TARGET --config FILE --reason TEXT [--yes]",
 			Description: "TARGET is a server (srv-1), an outlet (pdu-a1/outlet/12) or a PoE port (sw-1/poe/Gi1/0/5).\n" +
-				"The state is confirmed first (two reads that agree), the command sent, and read back.",
+				"The state is confirmed first (two reads that agree), the command sent, and read back." +
+				helpExamples("ecometer power "+op+" srv-test-app02 --config site.yaml --reason \"ticket 4711\"",
+					"ecometer power "+op+" pdu-r01-b/outlet/5 --config site.yaml --reason \"spare outlet\""),
 			Flags: []cli.Flag{cfgFlag, reason, yes},
 			Action: func(ctx context.Context, cmd *cli.Command) error {
 				t, err := oneArg(cmd, "TARGET")
@@ -76,6 +78,8 @@ func newPowerCommand() *cli.Command {
 	}
 	capCmd := manual("cap", "set a server's power limit")
 	capCmd.UsageText = "ecometer power cap SERVER WATTS --config FILE --reason TEXT [--yes]"
+	capCmd.Description = "Sets the server's Redfish power limit (Control SetPoint, or PowerLimit.LimitInWatts) within its\n" +
+		"allowed range and reads it back." + helpExamples("ecometer power cap srv-test-app02 350 --config site.yaml --reason \"heat wave\"")
 	capCmd.Action = func(ctx context.Context, cmd *cli.Command) error {
 		if cmd.Args().Len() != 2 {
 			return usageErrorf("power cap: want SERVER WATTS (usage: %s)", cmd.UsageText)
@@ -100,7 +104,9 @@ func newPowerCommand() *cli.Command {
 					"control.closed_days, maintenance windows): the off steps at the window's start, the power-on before its\n" +
 					"end (power_on_lead), servers before their outlets, with delays; what is left alone and why. A carbon-aware\n" +
 					"policy gets the hours of lowest forecast grid intensity (CO2EmisProg in the store), else its fixed block.\n" +
-					"Nothing is sent to any device. --at is RFC 3339 or \"YYYY-MM-DD HH:MM\" (Danish time).",
+					"Nothing is sent to any device. --at is RFC 3339 or \"YYYY-MM-DD HH:MM\" (Danish time)." +
+					helpExamples("ecometer power plan --config site.yaml --policy examples/policies/night-test-servers.yaml -o plan.json",
+						"ecometer power plan --config site.yaml --at \"2026-03-06 21:00\" --json"),
 				Flags: []cli.Flag{cfgFlag,
 					&cli.StringSliceFlag{Name: "policy", Usage: "policy `FILE` (repeatable)"},
 					&cli.StringFlag{Name: "at", Usage: "plan for `TIME` (default now)"},
@@ -116,7 +122,8 @@ func newPowerCommand() *cli.Command {
 				UsageText: "ecometer power apply PLAN.json [--yes]",
 				Description: "Only an unmodified plan (its hash), made from the config and policy files as they are now, and not\n" +
 					"past its valid_until. Each step waits for its time, runs under the lock, is skipped when another applier\n" +
-					"already did it, and is audited. On a terminal it asks first; --yes for automation.",
+					"already did it, and is audited. On a terminal it asks first; --yes for automation." +
+					helpExamples("ecometer power apply plan.json", "ecometer power apply plan.json --yes"),
 				Flags: []cli.Flag{yes},
 				Action: func(ctx context.Context, cmd *cli.Command) error {
 					p, err := oneArg(cmd, "PLAN")
@@ -131,7 +138,8 @@ func newPowerCommand() *cli.Command {
 				UsageText: "ecometer power status --config FILE [SELECTOR] [--json]",
 				Description: "SELECTOR is a target (srv-1, pdu-a1/outlet/12, sw-1/poe/Gi1/0/5) or a device name pattern ('srv-*');\n" +
 					"without it, every server and every outlet or port the config's feeds name. Shows which are protected\n" +
-					"and which a policy has switched off.",
+					"and which a policy has switched off." +
+					helpExamples("ecometer power status --config site.yaml", "ecometer power status --config site.yaml 'srv-*' --json"),
 				Flags: []cli.Flag{cfgFlag, &cli.BoolFlag{Name: "json", Usage: "print JSON"}},
 				Action: func(ctx context.Context, cmd *cli.Command) error {
 					return runPowerStatus(ctx, powerStatusOptions{Config: cmd.String("config"), Selector: cmd.Args().First(), JSON: cmd.Bool("json")}, streamsOf(cmd))
@@ -144,6 +152,9 @@ func newPowerCommand() *cli.Command {
 			{
 				Name: "history", Usage: "the audit log; --verify checks its hash chain",
 				UsageText: "ecometer power history --config FILE [--verify] [--last N] [--json]",
+				Description: "Every command, refusal, verification and skipped step, with who, why and the state before and\n" +
+					"after. Each line carries the hash of the one before; --verify finds an edited, inserted or removed line." +
+					helpExamples("ecometer power history --config site.yaml --last 20", "ecometer power history --config site.yaml --verify"),
 				Flags: []cli.Flag{cfgFlag, &cli.BoolFlag{Name: "verify", Usage: "check the hash chain: exit 1 on tampering"},
 					&cli.IntFlag{Name: "last", Usage: "show the last `N` entries (0: all)", Value: 50},
 					&cli.BoolFlag{Name: "json", Usage: "print the entries as JSON lines"}},
@@ -154,8 +165,9 @@ func newPowerCommand() *cli.Command {
 			},
 			{
 				Name: "savings", Usage: "energy and CO2e saved by the policies in a month, measured",
-				UsageText:   "ecometer power savings --config FILE --month YYYY-MM [--json]",
-				Description: savings.Method + ".\nThe monthly report's savings section shows the same numbers.",
+				UsageText: "ecometer power savings --config FILE --month YYYY-MM [--json]",
+				Description: savings.Method + ".\nThe monthly report's savings section shows the same numbers." +
+					helpExamples("ecometer power savings --config site.yaml --month 2026-03", "ecometer power savings --config site.yaml --month 2026-03 --json"),
 				Flags: []cli.Flag{cfgFlag, &cli.StringFlag{Name: "month", Usage: "Danish calendar `MONTH`, YYYY-MM"},
 					&cli.BoolFlag{Name: "json", Usage: "print JSON"}},
 				Action: func(ctx context.Context, cmd *cli.Command) error {
@@ -170,6 +182,11 @@ func newPowerCommand() *cli.Command {
 			return cli.ShowSubcommandHelp(cmd)
 		},
 	}
+}
+
+// helpExamples formats the Examples block of a command's help.
+func helpExamples(lines ...string) string {
+	return "\n\nExamples:\n   " + strings.Join(lines, "\n   ")
 }
 
 // requireConfig loads the config a power command needs.
