@@ -311,10 +311,33 @@ type Target struct {
 	BaselineSource string   `yaml:"baseline_source,omitempty" json:"baseline_source,omitempty"`
 }
 
-// Control holds controller safety settings.
+// Control holds the power controller's settings: what it must never touch,
+// where it keeps its audit log and lock, how it verifies, the site's extra
+// closed days and maintenance windows, and policies (see control.go).
 type Control struct {
-	// DenyList names devices the controller never acts on.
+	// DenyList names devices (or one outlet or port, "pdu-a1/outlet/12") the
+	// controller never acts on.
 	DenyList []string `yaml:"deny_list,omitempty" json:"deny_list,omitempty"`
+	// AuditLog is the append-only audit log (default
+	// <data_dir>/control/audit.jsonl); LockFile the lock that lets one
+	// applier act at a time (default <data_dir>/control/apply.lock).
+	AuditLog string `yaml:"audit_log,omitempty" json:"audit_log,omitempty"`
+	LockFile string `yaml:"lock_file,omitempty" json:"lock_file,omitempty"`
+	// MinCommandInterval is the least time between two commands to one
+	// BMC, PDU or switch (default 2s).
+	MinCommandInterval Duration `yaml:"min_command_interval,omitempty" json:"min_command_interval,omitempty"`
+	// VerifyTimeout bounds the read-back after a command (default 2m);
+	// VerifyInterval is the time between reads (default 5s).
+	VerifyTimeout  Duration `yaml:"verify_timeout,omitempty" json:"verify_timeout,omitempty"`
+	VerifyInterval Duration `yaml:"verify_interval,omitempty" json:"verify_interval,omitempty"`
+	// ClosedDays are days the sites are closed besides the Danish public
+	// holidays (e.g. 24 and 31 December).
+	ClosedDays []ClosedDay `yaml:"closed_days,omitempty" json:"closed_days,omitempty"`
+	// Maintenance windows: the controller plans nothing for the devices in
+	// them.
+	Maintenance []Maintenance `yaml:"maintenance,omitempty" json:"maintenance,omitempty"`
+	// Policies may also come from separate files (ecometer power plan --policy).
+	Policies []Policy `yaml:"policies,omitempty" json:"policies,omitempty"`
 }
 
 // DefaultConfig returns the configuration used for everything a file leaves

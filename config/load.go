@@ -25,7 +25,8 @@ const MaxFileSize = 10 << 20
 // Load reads, decodes and validates the configuration file at path. Problems
 // with the file's content come back as Problems; a file that cannot be read
 // gives an ordinary error. Relative paths in the file (storage.data_dir,
-// storage.outbox.dir, collection.profiles_dir, grid.files, redfish.ca_file)
+// storage.outbox.dir, collection.profiles_dir, grid.files, redfish.ca_file,
+// control.audit_log, control.lock_file)
 // are taken from the file's directory, not the working directory, so that the
 // same file means the same data wherever it is run from.
 func Load(path string) (*Config, error) {
@@ -78,6 +79,8 @@ func (c *Config) resolvePaths(dir string) {
 	abs(&c.Storage.DataDir)
 	abs(&c.Storage.Outbox.Dir)
 	abs(&c.Collection.ProfilesDir)
+	abs(&c.Control.AuditLog)
+	abs(&c.Control.LockFile)
 	for i := range c.Grid.Files {
 		abs(&c.Grid.Files[i])
 	}

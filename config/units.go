@@ -30,6 +30,9 @@ func (d Duration) String() string {
 // MarshalText renders d as a duration string, for YAML and JSON.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
+// UnmarshalText reads a duration string, for JSON (power plan files).
+func (d *Duration) UnmarshalText(b []byte) error { return d.decodeScalar(string(b)) }
+
 func (d *Duration) decodeScalar(text string) error {
 	v, err := time.ParseDuration(strings.TrimSpace(text))
 	if err != nil {

@@ -574,10 +574,14 @@ func (v *validator) target() {
 
 func (v *validator) control() {
 	for i, name := range v.c.Control.DenyList {
-		if _, ok := v.devs[name]; !ok {
-			v.add(fmt.Sprintf("control.deny_list[%d]", i), "unknown device %q", name)
+		dev, meter, isRef := strings.Cut(name, "/")
+		if _, ok := v.devs[dev]; !ok {
+			v.add(fmt.Sprintf("control.deny_list[%d]", i), "unknown device %q", dev)
+		} else if isRef && meter == "" {
+			v.add(fmt.Sprintf("control.deny_list[%d]", i), "invalid entry %q (a device, or one outlet or port: pdu-a1/outlet/12)", name)
 		}
 	}
+	v.controlSettings()
 }
 
 var secretType = reflect.TypeFor[Secret]()

@@ -97,6 +97,7 @@ func newRootCommand(stdout, stderr io.Writer) *cli.Command {
 			newEnergyCommand(),
 			newGridCommand(),
 			newInventoryCommand(),
+			newPowerCommand(),
 			newProbeCommand(),
 			newReadingsCommand(),
 			newProcureCommand(),

@@ -39,6 +39,10 @@ type Options struct {
 	// Controls are the writable columns (see DefaultControls); a SET
 	// anywhere else fails with notWritable. Nil: nothing is writable.
 	Controls []ControlRule
+	// OnSet, when set, is called with every SetRequest the agent receives
+	// (whether it succeeds or not) and the name of the recording it was
+	// addressed to, before it is applied: tests record every command sent.
+	OnSet func(device string, vars []gosnmp.SnmpPDU)
 	// Variation, when set, makes power values and counters move.
 	Variation *Variation
 	// Now is the clock (default time.Now); variation and sysUpTime-like
@@ -61,6 +65,7 @@ type Agent struct {
 	start    time.Time
 	now      func() time.Time
 	log      *slog.Logger
+	onSet    func(string, []gosnmp.SnmpPDU)
 	reports  atomic.Uint32 // usmStats* counters are reported as one count
 	wg       sync.WaitGroup
 	once     sync.Once
@@ -80,6 +85,7 @@ func Start(ctx context.Context, opts Options) (*Agent, error) {
 		users:   make(map[string]*gosnmp.UsmSecurityParameters, len(opts.Users)),
 		now:     opts.Now,
 		log:     opts.Logger,
+		onSet:   opts.OnSet,
 		v12:     &gosnmp.GoSNMP{Version: gosnmp.Version2c},
 		done:    make(chan struct{}),
 	}
@@ -249,6 +255,9 @@ func (a *Agent) respond(dev *device, req *gosnmp.SnmpPacket, maxSize int) (*gosn
 		}
 	default:
 		return nil, fmt.Errorf("unsupported PDU %v", req.PDUType)
+	}
+	if req.PDUType == gosnmp.SetRequest && a.onSet != nil {
+		a.onSet(dev.name, req.Variables)
 	}
 	res := dev.serve(&request{
 		version:        req.Version,

@@ -1,0 +1,89 @@
+package savings
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ecometer/ecometer/config"
+	"github.com/ecometer/ecometer/internal/accounting"
+	"github.com/ecometer/ecometer/internal/control/audit"
+	"github.com/ecometer/ecometer/internal/store/sqlite"
+	"github.com/ecometer/ecometer/models/sample"
+)
+
+const site = `
+allow_inline_secrets: true
+sites: [{name: dc1}]
+devices:
+  - {name: pdu-a, site: dc1, class: pdu, protocol: snmp, address: 127.0.0.1, snmp: {community: c}, interval: 15m}
+  - {name: srv-t, site: dc1, class: server, protocol: redfish, address: 127.0.0.1, redfish: {user: u, password: p}, feeds: pdu-a/outlet/4, accounting_role: none}
+grid:
+  annual_factors: [{year: 2026, g_per_kwh: 100, source: test}]
+`
+
+// TestMonth: an outlet drawing 100 W is kept off by a policy from 19:00 to
+// 06:45 one night. Its 11 whole hours off each save the 0.1 kWh the same
+// hours of the comparable days drew.
+func TestMonth(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := config.Parse("site.yaml", []byte(site))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := time.LoadLocation("Europe/Copenhagen")
+	off := time.Date(2026, 3, 25, 19, 0, 0, 0, loc)
+	on := time.Date(2026, 3, 26, 6, 45, 0, 0, loc)
+	st, err := sqlite.Open(ctx, sqlite.Options{Path: t.TempDir(), RawRetention: 365 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var batch []sample.Sample
+	for ts := time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC); ts.Before(time.Date(2026, 3, 27, 12, 0, 0, 0, time.UTC)); ts = ts.Add(15 * time.Minute) {
+		w := 100.0
+		if !ts.Before(off) && ts.Before(on) {
+			w = 0
+		}
+		batch = append(batch, sample.Sample{Series: sample.Series{Measurement: sample.Power, Site: "dc1", Device: "pdu-a", Class: "pdu",
+			Meter: "outlet/4", Source: "snmp"}, Time: ts, Fields: []sample.Field{sample.F("power_w", w)}})
+	}
+	if err := st.Write(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	log := audit.Open(filepath.Join(t.TempDir(), "audit.jsonl"))
+	for _, e := range []audit.Entry{
+		{Time: off, Event: audit.EventVerified, Target: "pdu-a/outlet/4", Action: "off", Policy: "night", Outcome: "ok"},
+		{Time: on, Event: audit.EventVerified, Target: "pdu-a/outlet/4", Action: "on", Policy: "night", Outcome: "ok"},
+		// A manual off is not a policy window.
+		{Time: off.Add(-48 * time.Hour), Event: audit.EventVerified, Target: "pdu-a/outlet/4", Action: "off", Why: "manual: x", Outcome: "ok"},
+	} {
+		if _, err := log.Append(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acc, err := accounting.New(cfg, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Month(ctx, acc, log, accounting.MonthOf(2026, time.March))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Windows) != 1 || rep.Hours != 11 || rep.Compared != 11 {
+		t.Fatalf("report %+v", rep)
+	}
+	if math.Abs(rep.SavedKWh-1.1) > 0.01 || math.Abs(rep.KgCO2e-0.11) > 0.001 {
+		t.Errorf("saved %.4f kWh, %.4f kg; want 1.1 kWh, 0.11 kg (100 g/kWh)", rep.SavedKWh, rep.KgCO2e)
+	}
+	if w := rep.Windows[0]; math.Abs(w.MeteredKWh) > 1e-9 || math.Abs(w.BaselineKWh-1.1) > 0.01 {
+		t.Errorf("window %+v", w)
+	}
+	// February: no window.
+	rep, err = Month(ctx, acc, log, accounting.MonthOf(2026, time.February))
+	if err != nil || len(rep.Windows) != 0 || rep.SavedKWh != 0 {
+		t.Errorf("february: %+v %v", rep, err)
+	}
+}
