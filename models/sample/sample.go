@@ -30,7 +30,7 @@ const (
 var Schema = map[string]map[string]Kind{
 	Power: {
 		"power_w": Float, "energy_kwh": Float, "voltage_v": Float,
-		"current_a": Float, "apparent_va": Float, "load_pct": Float,
+		"current_a": Float, "apparent_va": Float, "load_pct": Float, "frequency_hz": Float,
 	},
 	UPS: {
 		"battery_charge_pct": Float, "runtime_min": Float, "on_battery": Bool,
@@ -46,7 +46,7 @@ var Schema = map[string]map[string]Kind{
 func FieldNames(measurement string) []string {
 	switch measurement {
 	case Power:
-		return []string{"power_w", "energy_kwh", "voltage_v", "current_a", "apparent_va", "load_pct"}
+		return []string{"power_w", "energy_kwh", "voltage_v", "current_a", "apparent_va", "load_pct", "frequency_hz"}
 	case UPS:
 		return []string{"battery_charge_pct", "runtime_min", "on_battery", "input_w", "output_w"}
 	case Device:
