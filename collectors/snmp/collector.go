@@ -44,6 +44,7 @@ type Collector struct {
 	plan  *plan
 	quiet bool // "no power sensors" already reported
 	none  bool // the last poll read no power sensors
+	tried []CandidateResult
 }
 
 var _ collectors.Collector = (*Collector)(nil)
@@ -118,27 +119,29 @@ func (c *Collector) poll(ctx context.Context) ([]Reading, error) {
 		c.t = t
 	}
 	if c.plan == nil {
-		p, err := c.resolve(ctx)
-		if errors.Is(err, ErrUnknownDevice) {
-			c.noSensors("no profile matches the device", err)
-			return nil, nil
-		}
-		if err != nil {
+		readings, err := c.settle(ctx)
+		if err != nil || c.plan == nil {
 			return nil, err
 		}
-		c.plan = newPlan(p, c.reg)
+		c.report(readings)
+		return readings, nil
 	}
 	snap, err := c.plan.read(ctx, c.t)
 	if err != nil {
 		return nil, err
 	}
 	readings := c.plan.evaluate(snap, c.log)
+	c.report(readings)
+	return readings, nil
+}
+
+// report keeps the "no power sensors" state: logged once while it lasts.
+func (c *Collector) report(readings []Reading) {
 	if len(readings) == 0 {
 		c.noSensors("the device has no power sensors", nil)
 	} else {
 		c.none, c.quiet = false, false
 	}
-	return readings, nil
 }
 
 func (c *Collector) noSensors(msg string, err error) {
@@ -156,18 +159,46 @@ func (c *Collector) noSensors(msg string, err error) {
 	}
 }
 
-func (c *Collector) resolve(ctx context.Context) (*Profile, error) {
+// settle detects the device's candidate profiles (or takes the named one)
+// and keeps the first that reads power (see settle). It returns that
+// poll's readings; c.plan stays nil when no profile matches.
+func (c *Collector) settle(ctx context.Context) ([]Reading, error) {
+	var cands []Candidate
 	if c.dev.Profile != "" {
 		p, _ := c.reg.Lookup(c.dev.Profile)
-		return p, nil
+		cands = []Candidate{{Profile: p, By: "named"}}
+	} else {
+		d, err := c.reg.Detect(ctx, c.t, c.dev.Conn.Addr)
+		if errors.Is(err, ErrUnknownDevice) {
+			c.noSensors("no profile matches the device", err)
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		cands = d.Candidates
 	}
-	d, err := c.reg.Detect(ctx, c.t, c.dev.Conn.Addr)
+	s, err := settle(ctx, c.t, c.reg, cands, c.log)
 	if err != nil {
 		return nil, err
 	}
-	c.log.Debug("snmp: profile detected", "profile", d.Profile.Name, "by", d.By)
-	return d.Profile, nil
+	c.plan = s.plan
+	c.tried = s.tried
+	args := []any{"profile", s.plan.profile.Name}
+	if len(s.tried) > 1 {
+		args = append(args, "candidates", NoPowerReason(s.tried))
+	}
+	if PowerReadings(s.readings) == 0 && len(s.readings) > 0 {
+		c.log.Info("snmp: no candidate profile reads power; keeping the first that reads anything", args...)
+	} else {
+		c.log.Debug("snmp: profile chosen", args...)
+	}
+	return s.readings, nil
 }
+
+// Candidates returns what each candidate profile read when the collector
+// settled on one (nil before the first poll).
+func (c *Collector) Candidates() []CandidateResult { return c.tried }
 
 // Close releases the device's socket.
 func (c *Collector) Close() error {
