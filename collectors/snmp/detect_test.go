@@ -71,7 +71,7 @@ func TestNewProfiles(t *testing.T) {
 		}, []string{"power/outlet/1/power_w", "power/outlet/2/power_w"}}, // no unit in the MIB: not read
 		{"hpe-pdu", "hpe-pdu", map[string]float64{
 			"power/total/power_w": 2210, "power/total/apparent_va": 2350, "power/total/energy_kwh": 1234.567,
-			"power/total/frequency_hz": 49.9,
+			"power/total/frequency_hz":  49.9,
 			"power/unit2/total/power_w": 640, "power/unit2/total/frequency_hz": 50.1,
 			"power/phase/L1/voltage_v": 230.4, "power/phase/L1/current_a": 3.21, "power/phase/L1/power_w": 730,
 			"power/phase/L1/apparent_va": 760, "power/phase/L1/load_pct": 20,
