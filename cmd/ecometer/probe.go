@@ -388,7 +388,13 @@ func probeRedfish(ctx context.Context, endpoint string, opts probeOptions, s str
 	if err != nil {
 		return redfishProbeError(u, opts.Timeout, err)
 	}
-	return redfish.WriteProbe(s.Out, res, opts.JSON)
+	if err := redfish.WriteProbe(s.Out, res, opts.JSON); err != nil {
+		return err
+	}
+	if why := res.NoPowerReason(); why != "" {
+		return fmt.Errorf("probe %s: no power reading: %s", u.Scheme+"://"+u.Host, why)
+	}
+	return nil
 }
 
 // redfishPassword reads the password from the file, or else the

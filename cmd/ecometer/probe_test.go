@@ -380,3 +380,27 @@ func TestProbeSNMPNoPower(t *testing.T) {
 		})
 	}
 }
+
+// TestProbeRedfishNoPower: a service with no power reading prints why per
+// chassis and exits 1 with one line naming each.
+func TestProbeRedfishNoPower(t *testing.T) {
+	m, err := simredfish.Load(filepath.Join("..", "..", "collectors", "redfish", "testdata", "mockups", "no-power"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := simredfish.New(simredfish.Options{Mockup: m, Username: "admin", Password: bmcPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(b)
+	t.Cleanup(srv.Close)
+	opts := probeOptions{Target: srv.URL, User: "admin", PasswordFile: writeFile(t, "bmc.pw", bmcPassword), Timeout: 5 * time.Second}
+	out, _, err := runProbeT(t, opts)
+	if exitCode(err) != 1 || strings.Contains(err.Error(), "\n") ||
+		!strings.Contains(err.Error(), "no power reading: chassis /redfish/v1/Chassis/Blade7: EnvironmentMetrics /redfish/v1/Chassis/Blade7/EnvironmentMetrics: no PowerWatts reading") {
+		t.Fatalf("runProbe() = %v (exit %d), want exit 1 naming the chassis", err, exitCode(err))
+	}
+	if !strings.Contains(out, "chassis /redfish/v1/Chassis/Blade7: no power reading") {
+		t.Errorf("output:\n%s", out)
+	}
+}

@@ -39,7 +39,8 @@ type chassisPlan struct {
 	sensors    []string // chosen total power/energy sensors
 	power      string   // legacy Power
 	candidates []candidate
-	reasons    []string // per source tried: why it gave no power reading
+	reasons    []string  // per source tried: why it gave no power reading
+	partial    []Reading // what those sources did read (no chassis total; probe)
 }
 
 type psuRef struct{ meter, path string }
@@ -162,6 +163,7 @@ func (c *Collector) discoverChassis(ctx context.Context, p *plan, ch *schemas.Ch
 	var lim *Limit
 	choose := func(src Source, rs []Reading) bool {
 		if !slices.ContainsFunc(rs, func(r Reading) bool { return r.Field == "power_w" && r.Meter == "total" }) {
+			cp.partial = append(cp.partial, rs...)
 			return false
 		}
 		cp.candidates = append(cp.candidates, candidate{Source: src, Readings: rs})
