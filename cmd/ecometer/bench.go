@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,6 +65,7 @@ func newBenchCommand() *cli.Command {
 					&cli.IntFlag{Name: "max-repetitions", Usage: "GETBULK max-repetitions", Value: 10},
 					&cli.IntFlag{Name: "workers", Usage: "concurrent polls (default 4 × GOMAXPROCS)"},
 					&cli.DurationFlag{Name: "timeout", Usage: "SNMP timeout per request", Value: 2 * time.Second},
+					&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the measured rounds to `FILE` (go tool pprof)"},
 					&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 				},
 				Action: func(ctx context.Context, cmd *cli.Command) error {
@@ -79,6 +81,7 @@ func newBenchCommand() *cli.Command {
 						MaxRepetitions: cmd.Int("max-repetitions"),
 						Workers:        cmd.Int("workers"),
 						Timeout:        cmd.Duration("timeout"),
+						CPUProfile:     cmd.String("cpuprofile"),
 						JSON:           cmd.Bool("json"),
 						Progress:       progress,
 					}, s)
@@ -103,6 +106,7 @@ type benchOptions struct {
 	MaxRepetitions int
 	Workers        int // default 4 × GOMAXPROCS
 	Timeout        time.Duration
+	CPUProfile     string // file for a CPU profile of the measured rounds
 	JSON           bool
 	// Progress receives a one-line status, rewritten in place; nil: quiet.
 	Progress io.Writer
@@ -237,6 +241,17 @@ func runBenchSNMP(ctx context.Context, opts benchOptions, s streams) error {
 		if err := b.warmUp(ctx, p); err != nil {
 			return err
 		}
+	}
+	if opts.CPUProfile != "" {
+		f, err := os.Create(opts.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("bench snmp: --cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("bench snmp: --cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if err := b.measure(ctx, passes); err != nil {
 		return err

@@ -45,6 +45,7 @@ type Collector struct {
 	quiet bool // "no power sensors" already reported
 	none  bool // the last poll read no power sensors
 	tried []CandidateResult
+	order []int // toSamples' buffer
 }
 
 var _ collectors.Collector = (*Collector)(nil)
@@ -97,7 +98,7 @@ func (c *Collector) Collect(ctx context.Context, at time.Time) ([]sample.Sample,
 	if err != nil {
 		return nil, err
 	}
-	samples := toSamples(c.dev.Target, at, readings)
+	samples := toSamples(c.dev.Target, at, readings, &c.order)
 	pollMS := float64(time.Since(start).Microseconds()) / 1000
 	samples = append(samples, sample.Sample{
 		Series: c.dev.Target.Series(sample.Device, "", Source),
@@ -108,7 +109,10 @@ func (c *Collector) Collect(ctx context.Context, at time.Time) ([]sample.Sample,
 }
 
 // Readings polls the device once and returns its readings (the probe's view).
-func (c *Collector) Readings(ctx context.Context) ([]Reading, error) { return c.poll(ctx) }
+func (c *Collector) Readings(ctx context.Context) ([]Reading, error) {
+	rs, err := c.poll(ctx)
+	return slices.Clone(rs), err
+}
 
 func (c *Collector) poll(ctx context.Context) ([]Reading, error) {
 	if c.t == nil {
@@ -212,12 +216,13 @@ func (c *Collector) Close() error {
 
 // toSamples groups readings into one sample per measurement and meter, with
 // fields in the schema's order (the last reading of a field wins).
-func toSamples(target collectors.Target, at time.Time, readings []Reading) []sample.Sample {
+func toSamples(target collectors.Target, at time.Time, readings []Reading, buf *[]int) []sample.Sample {
 	// Readings in (measurement, meter) order, profile order within a group.
-	order := make([]int, len(readings))
-	for i := range order {
-		order[i] = i
+	order := (*buf)[:0]
+	for i := range readings {
+		order = append(order, i)
 	}
+	*buf = order
 	slices.SortStableFunc(order, func(a, b int) int {
 		ra, rb := &readings[a], &readings[b]
 		if c := strings.Compare(ra.Measurement, rb.Measurement); c != 0 {

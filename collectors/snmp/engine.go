@@ -62,6 +62,7 @@ type plan struct {
 	// prefix a row of each has (the column and a dot): a column that is a
 	// prefix of another cannot steal its rows.
 	byLength []columnPrefix
+	prefixes []string // column + ".", by column index
 	// chained are the metrics with label lookups past their first step.
 	chained []int
 
@@ -75,6 +76,11 @@ type plan struct {
 
 	snap snapshot          // reused from poll to poll
 	seen map[fieldKey]bool // reused by evaluate
+	out  []Reading         // evaluate's result, reused
+	// colHasDescendant[c]: another column lies below column c (its rows
+	// must then be told apart by the longest prefix).
+	colHasDescendant []bool
+	lastCol          int // addColumns' guess: the column after the last one filled
 }
 
 type columnPrefix struct {
@@ -189,7 +195,18 @@ func newPlan(p *Profile, reg *Registry) *plan {
 	for i, c := range pl.columns {
 		pl.byLength = append(pl.byLength, columnPrefix{col: i, prefix: c + "."})
 	}
+	pl.colHasDescendant = make([]bool, len(pl.columns))
+	for i, c := range pl.columns {
+		for j, d := range pl.columns {
+			if i != j && strings.HasPrefix(d, c+".") {
+				pl.colHasDescendant[i] = true
+			}
+		}
+	}
 	sort.SliceStable(pl.byLength, func(i, j int) bool { return len(pl.byLength[i].prefix) > len(pl.byLength[j].prefix) })
+	for _, c := range pl.columns {
+		pl.prefixes = append(pl.prefixes, c+".")
+	}
 	pl.snap = snapshot{scalars: map[string]gosnmp.SnmpPDU{}, extra: map[string]gosnmp.SnmpPDU{},
 		columns: make([]map[string]gosnmp.SnmpPDU, len(pl.columns)), rows: make([][]string, len(pl.columns))}
 	for i := range pl.snap.columns {
@@ -279,21 +296,36 @@ func (pl *plan) read(ctx context.Context, t Transport) (*snapshot, error) {
 
 // addColumns files walked varbinds by column and row index. The stored
 // varbinds carry their normalized name, which is column + "." + index.
+//
+// A walk returns the columns side by side (row after row, columns in
+// plan order), so the column after the last one filled is tried first; the
+// longest matching prefix is searched only when that guess fails or when
+// another column lies below the guessed one.
 func (pl *plan) addColumns(s *snapshot, vars []gosnmp.SnmpPDU) {
+	n := len(pl.columns)
 	for _, v := range vars {
 		name := normOID(v.Name)
-		for _, c := range pl.byLength {
-			if strings.HasPrefix(name, c.prefix) {
-				idx := name[len(c.prefix):]
-				m := s.columns[c.col]
-				if _, dup := m[idx]; !dup {
-					s.rows[c.col] = append(s.rows[c.col], idx)
+		col, idx := -1, ""
+		if g := pl.lastCol; !pl.colHasDescendant[g] && strings.HasPrefix(name, pl.prefixes[g]) {
+			col, idx = g, name[len(pl.prefixes[g]):]
+		} else {
+			for _, c := range pl.byLength {
+				if strings.HasPrefix(name, c.prefix) {
+					col, idx = c.col, name[len(c.prefix):]
+					break
 				}
-				v.Name = name
-				m[idx] = v
-				break
+			}
+			if col < 0 {
+				continue
 			}
 		}
+		pl.lastCol = (col + 1) % n
+		m := s.columns[col]
+		if _, dup := m[idx]; !dup {
+			s.rows[col] = append(s.rows[col], idx)
+		}
+		v.Name = name
+		m[idx] = v
 	}
 }
 
@@ -384,17 +416,11 @@ type fieldKey struct{ measurement, meter, field string }
 // evaluate turns a snapshot into readings. Metrics earlier in the profile
 // win over later ones for the same meter and field (fallbacks). Absent
 // instances give no reading; values of the wrong type are skipped with a
-// debug message.
+// debug message. The slice is the plan's own, valid until the next
+// evaluate: copy what is kept.
 func (pl *plan) evaluate(s *snapshot, log *slog.Logger) []Reading {
-	n := 0
-	for i := range pl.compiled {
-		if c := pl.compiled[i].col; c >= 0 {
-			n += len(s.rows[c])
-		} else {
-			n++
-		}
-	}
-	out := make([]Reading, 0, n)
+	out := pl.out[:0]
+	defer func() { pl.out = out }()
 	seen := pl.seen
 	clear(seen)
 	emit := func(r Reading) {
