@@ -45,7 +45,7 @@ type Collector struct {
 	quiet bool // "no power sensors" already reported
 	none  bool // the last poll read no power sensors
 	tried []CandidateResult
-	order []int // toSamples' buffer
+	group grouping // turns readings into samples, reusing its work
 }
 
 var _ collectors.Collector = (*Collector)(nil)
@@ -98,7 +98,7 @@ func (c *Collector) Collect(ctx context.Context, at time.Time) ([]sample.Sample,
 	if err != nil {
 		return nil, err
 	}
-	samples := toSamples(c.dev.Target, at, readings, &c.order)
+	samples := c.group.samples(c.dev.Target, at, readings)
 	pollMS := float64(time.Since(start).Microseconds()) / 1000
 	samples = append(samples, sample.Sample{
 		Series: c.dev.Target.Series(sample.Device, "", Source),
@@ -111,10 +111,14 @@ func (c *Collector) Collect(ctx context.Context, at time.Time) ([]sample.Sample,
 // Readings polls the device once and returns its readings (the probe's view).
 func (c *Collector) Readings(ctx context.Context) ([]Reading, error) {
 	rs, err := c.poll(ctx)
-	return slices.Clone(rs), err
+	if err != nil {
+		return nil, err
+	}
+	return publicReadings(rs), nil
 }
 
-func (c *Collector) poll(ctx context.Context) ([]Reading, error) {
+// poll returns the plan's readings, valid until the next poll.
+func (c *Collector) poll(ctx context.Context) ([]reading, error) {
 	if c.t == nil {
 		t, err := c.dial(c.dev.Conn)
 		if err != nil {
@@ -140,7 +144,7 @@ func (c *Collector) poll(ctx context.Context) ([]Reading, error) {
 }
 
 // report keeps the "no power sensors" state: logged once while it lasts.
-func (c *Collector) report(readings []Reading) {
+func (c *Collector) report(readings []reading) {
 	if len(readings) == 0 {
 		c.noSensors("the device has no power sensors", nil)
 	} else {
@@ -166,7 +170,7 @@ func (c *Collector) noSensors(msg string, err error) {
 // settle detects the device's candidate profiles (or takes the named one)
 // and keeps the first that reads power (see settle). It returns that
 // poll's readings; c.plan stays nil when no profile matches.
-func (c *Collector) settle(ctx context.Context) ([]Reading, error) {
+func (c *Collector) settle(ctx context.Context) ([]reading, error) {
 	var cands []Candidate
 	if c.dev.Profile != "" {
 		p, _ := c.reg.Lookup(c.dev.Profile)
@@ -192,7 +196,7 @@ func (c *Collector) settle(ctx context.Context) ([]Reading, error) {
 	if len(s.tried) > 1 {
 		args = append(args, "candidates", NoPowerReason(s.tried))
 	}
-	if PowerReadings(s.readings) == 0 && len(s.readings) > 0 {
+	if s.power == 0 && len(s.readings) > 0 {
 		c.log.Info("snmp: no candidate profile reads power; keeping the first that reads anything", args...)
 	} else {
 		c.log.Debug("snmp: profile chosen", args...)
@@ -214,75 +218,104 @@ func (c *Collector) Close() error {
 	return err
 }
 
-// toSamples groups readings into one sample per measurement and meter, with
-// fields in the schema's order (the last reading of a field wins).
-func toSamples(target collectors.Target, at time.Time, readings []Reading, buf *[]int) []sample.Sample {
-	// Readings in (measurement, meter) order, profile order within a group.
-	order := (*buf)[:0]
-	for i := range readings {
-		order = append(order, i)
+// grouping turns a poll's readings into one sample per measurement and
+// meter, fields in the schema's order; of several readings of one field
+// the first counts (a profile lists fallbacks after the preferred object).
+// The grouping is worked out once and reused while a poll yields the same
+// sequence of measurements and meters (the usual case: the strings are
+// even the same, from the meter cache).
+type grouping struct {
+	keys   []groupKey // the sequence the groups were made for
+	groups []group
+	nField int
+}
+
+type groupKey struct{ measurement, meter string }
+
+type group struct {
+	measurement, meter string
+	fields             []fieldFrom // in schema order
+}
+
+// fieldFrom is a sample field and the reading it takes its value from.
+type fieldFrom struct {
+	name    string
+	reading int
+	bool    bool
+}
+
+func (g *grouping) samples(target collectors.Target, at time.Time, readings []reading) []sample.Sample {
+	if !g.same(readings) {
+		g.build(readings)
 	}
-	*buf = order
-	slices.SortStableFunc(order, func(a, b int) int {
-		ra, rb := &readings[a], &readings[b]
-		if c := strings.Compare(ra.Measurement, rb.Measurement); c != 0 {
-			return c
-		}
-		return strings.Compare(ra.Meter, rb.Meter)
-	})
-	groups := 0
-	for i, o := range order {
-		if i == 0 || !sameGroup(&readings[o], &readings[order[i-1]]) {
-			groups++
-		}
-	}
-	out := make([]sample.Sample, 0, groups+1)
-	fields := make([]sample.Field, 0, len(readings)) // shared backing array
-	var names []string
-	var schema map[string]sample.Kind
-	measurement := ""
-	for start := 0; start < len(order); {
-		first := &readings[order[start]]
-		end := start + 1
-		for end < len(order) && sameGroup(&readings[order[end]], first) {
-			end++
-		}
-		if names == nil || first.Measurement != measurement {
-			measurement = first.Measurement
-			names, schema = sample.FieldNames(measurement), sample.Schema[measurement]
-		}
+	out := make([]sample.Sample, 0, len(g.groups)+1)
+	fields := make([]sample.Field, 0, g.nField) // shared backing array
+	for i := range g.groups {
+		gr := &g.groups[i]
 		from := len(fields)
-		for _, name := range names {
-			r := lastField(readings, order[start:end], name)
-			if r == nil {
-				continue
-			}
-			if schema[name] == sample.Bool {
-				fields = append(fields, sample.B(name, r.Value != 0))
+		for _, f := range gr.fields {
+			v := readings[f.reading].value
+			if f.bool {
+				fields = append(fields, sample.B(f.name, v != 0))
 			} else {
-				fields = append(fields, sample.F(name, r.Value))
+				fields = append(fields, sample.F(f.name, v))
 			}
 		}
-		s := sample.Sample{Series: target.Series(first.Measurement, first.Meter, Source), Time: at}
-		if len(fields) > from {
-			s.Fields = fields[from:len(fields):len(fields)]
-		}
-		out = append(out, s)
-		start = end
+		out = append(out, sample.Sample{Series: target.Series(gr.measurement, gr.meter, Source), Time: at,
+			Fields: fields[from:len(fields):len(fields)]})
 	}
 	return out
 }
 
-func sameGroup(a, b *Reading) bool {
-	return a.Measurement == b.Measurement && a.Meter == b.Meter
-}
-
-// lastField returns the last of the readings at idx that fills field.
-func lastField(readings []Reading, idx []int, field string) *Reading {
-	for i := len(idx) - 1; i >= 0; i-- {
-		if r := &readings[idx[i]]; r.Field == field {
-			return r
+func (g *grouping) same(readings []reading) bool {
+	if len(readings) != len(g.keys) || g.groups == nil {
+		return false
+	}
+	for i := range readings {
+		if k := &g.keys[i]; readings[i].meter != k.meter || readings[i].m.Measurement != k.measurement {
+			return false
 		}
 	}
-	return nil
+	return true
+}
+
+// build groups readings by (measurement, meter) in sorted order and picks,
+// per group and schema field, the first reading that fills it.
+func (g *grouping) build(readings []reading) {
+	g.keys = g.keys[:0]
+	for i := range readings {
+		g.keys = append(g.keys, groupKey{readings[i].m.Measurement, readings[i].meter})
+	}
+	order := make([]int, len(readings))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		ka, kb := &g.keys[a], &g.keys[b]
+		if c := strings.Compare(ka.measurement, kb.measurement); c != 0 {
+			return c
+		}
+		return strings.Compare(ka.meter, kb.meter)
+	})
+	g.groups, g.nField = g.groups[:0], 0
+	for start := 0; start < len(order); {
+		first := g.keys[order[start]]
+		end := start + 1
+		for end < len(order) && g.keys[order[end]] == first {
+			end++
+		}
+		gr := group{measurement: first.measurement, meter: first.meter}
+		schema := sample.Schema[first.measurement]
+		for _, name := range sample.FieldNames(first.measurement) {
+			for _, o := range order[start:end] {
+				if readings[o].m.Field == name {
+					gr.fields = append(gr.fields, fieldFrom{name: name, reading: o, bool: schema[name] == sample.Bool})
+					break
+				}
+			}
+		}
+		g.nField += len(gr.fields)
+		g.groups = append(g.groups, gr)
+		start = end
+	}
 }

@@ -90,7 +90,7 @@ func Probe(ctx context.Context, o ProbeOptions) (*ProbeResult, error) {
 		return nil, err
 	}
 	res := &ProbeResult{Addr: o.Addr, SysObjectID: det.SysObjectID, SysDescr: det.SysDescr,
-		Readings: s.readings, Candidates: s.tried, Power: PowerReadings(s.readings)}
+		Readings: publicReadings(s.readings), Candidates: s.tried, Power: s.power}
 	for _, c := range s.tried {
 		if c.Chosen {
 			res.Profile, res.DetectedBy = c.Profile, c.By

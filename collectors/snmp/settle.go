@@ -40,7 +40,8 @@ func PowerReadings(rs []Reading) int {
 // settled is the outcome of trying a device's candidates.
 type settled struct {
 	plan     *plan // nil: no candidate
-	readings []Reading
+	readings []reading
+	power    int // readings that meter power
 	tried    []CandidateResult
 }
 
@@ -62,9 +63,10 @@ func settle(ctx context.Context, t Transport, reg *Registry, cands []Candidate, 
 		if err != nil {
 			return out, err
 		}
-		rs := pl.evaluate(snap, log)
+		pub := publicReadings(pl.evaluate(snap, log))
+		rs := pl.out
 		tr := &out.tried[i]
-		tr.Tried, tr.Readings, tr.PowerReadings = true, len(rs), PowerReadings(rs)
+		tr.Tried, tr.Readings, tr.PowerReadings = true, len(pub), PowerReadings(pub)
 		switch {
 		case tr.PowerReadings > 0:
 			tr.Reason = fmt.Sprintf("%d readings, %d of power", tr.Readings, tr.PowerReadings)
@@ -74,7 +76,7 @@ func settle(ctx context.Context, t Transport, reg *Registry, cands []Candidate, 
 			tr.Reason = "no readings: the agent answered none of the profile's objects (or only with its \"not available\" value)"
 		}
 		if chosen < 0 || (out.tried[chosen].Readings == 0 && tr.Readings > 0) || tr.PowerReadings > 0 {
-			chosen, out.plan, out.readings = i, pl, rs
+			chosen, out.plan, out.readings, out.power = i, pl, rs, tr.PowerReadings
 		}
 		if tr.PowerReadings > 0 {
 			break

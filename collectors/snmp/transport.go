@@ -243,6 +243,10 @@ func (t *gosnmpTransport) settle() {
 	}
 }
 
+// walksInOrder: take accepts a column's next varbind only when it sorts
+// after the cursor.
+func (t *gosnmpTransport) walksInOrder() {}
+
 func (t *gosnmpTransport) Close() error {
 	if t.g.Conn == nil {
 		return nil
