@@ -49,6 +49,7 @@ type recordingTransport struct {
 	byOID map[string]gosnmp.SnmpPDU
 	vars  []gosnmp.SnmpPDU // sorted
 	walks map[string][]gosnmp.SnmpPDU
+	out   []gosnmp.SnmpPDU // the walk's answer, which the caller may overwrite
 }
 
 func newRecordingTransport(rec *simsnmp.Recording) *recordingTransport {
@@ -81,7 +82,8 @@ func (t *recordingTransport) Get(_ context.Context, oids []string) ([]gosnmp.Snm
 func (t *recordingTransport) Walk(_ context.Context, roots []string) ([]gosnmp.SnmpPDU, error) {
 	key := strings.Join(roots, ",")
 	if w, ok := t.walks[key]; ok {
-		return w, nil
+		t.out = append(t.out[:0], w...)
+		return t.out, nil
 	}
 	cols := make([][]gosnmp.SnmpPDU, len(roots))
 	rows := 0
@@ -102,7 +104,8 @@ func (t *recordingTransport) Walk(_ context.Context, roots []string) ([]gosnmp.S
 		}
 	}
 	t.walks[key] = out
-	return out, nil
+	t.out = append(t.out[:0], out...)
+	return t.out, nil
 }
 
 func (t *recordingTransport) Next(ctx context.Context, oids []string) ([]gosnmp.SnmpPDU, error) {

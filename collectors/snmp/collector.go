@@ -99,6 +99,9 @@ func (c *Collector) Collect(ctx context.Context, at time.Time) ([]sample.Sample,
 		return nil, err
 	}
 	samples := c.group.samples(c.dev.Target, at, readings)
+	if c.plan != nil {
+		c.plan.release()
+	}
 	pollMS := float64(time.Since(start).Microseconds()) / 1000
 	samples = append(samples, sample.Sample{
 		Series: c.dev.Target.Series(sample.Device, "", Source),
@@ -114,7 +117,11 @@ func (c *Collector) Readings(ctx context.Context) ([]Reading, error) {
 	if err != nil {
 		return nil, err
 	}
-	return publicReadings(rs), nil
+	out := publicReadings(rs)
+	if c.plan != nil {
+		c.plan.release()
+	}
+	return out, nil
 }
 
 // poll returns the plan's readings, valid until the next poll.

@@ -105,11 +105,11 @@ type plan struct {
 	// chained are the metrics with label lookups past their first step.
 	chained []int
 
-	// labels caches the varbinds of label lookups past their first step
-	// (PoE port → entPhysicalIndex → ifName: two GETs per poll otherwise).
-	// Names change rarely: the cache is dropped after labelTTL, and a row
-	// not seen before is looked up at once.
-	labels   map[string]gosnmp.SnmpPDU
+	// Label lookups past the first step (PoE port → entPhysicalIndex →
+	// ifName: two GETs per poll otherwise) are cached as the meters they
+	// make (meters, below). Names change rarely: the cache is dropped after
+	// labelTTL, and a row not seen before, or whose first step changed, is
+	// looked up at once.
 	labelsAt time.Time
 	now      func() time.Time // default time.Now
 
@@ -267,8 +267,7 @@ func newPlan(p *Profile, reg *Registry) *plan {
 			}
 		}
 	}
-	pl.snap = snapshot{scalars: make([]gosnmp.SnmpPDU, len(pl.scalars)), cols: make([]column, len(pl.columns)),
-		extra: map[string]gosnmp.SnmpPDU{}}
+	pl.snap = snapshot{scalars: make([]gosnmp.SnmpPDU, len(pl.scalars)), cols: make([]column, len(pl.columns))}
 	pl.meters = make([][]meterEntry, len(pl.metrics))
 	return pl
 }
@@ -305,40 +304,63 @@ func compileMeter(tmpl string) ([]meterPart, bool) {
 }
 
 // snapshot is what one poll read: scalars by their position in
-// plan.scalars, columns (indexed like plan.columns) as rows in walk order.
+// plan.scalars, columns (indexed like plan.columns) as rows in walk order,
+// pointing into the walk's varbinds.
 type snapshot struct {
 	scalars []gosnmp.SnmpPDU
 	cols    []column
+	vars    []gosnmp.SnmpPDU          // the walk's varbinds (the transport's buffer)
 	extra   map[string]gosnmp.SnmpPDU // label lookups past the first step
 }
 
-// column is one walked column: its row indexes and varbinds, in OID order.
+// column is one walked column: its row indexes and where each row's
+// varbind is in snapshot.vars, in OID order.
 type column struct {
-	idx  []string
-	pdus []gosnmp.SnmpPDU
+	idx []string
+	at  []int32
 }
 
-// find returns the varbind of row idx. hint is where the row is expected
-// (the same position in another column of the table): checked first, then
-// the rows are searched (they are in OID order).
-func (c *column) find(idx string, hint int) (gosnmp.SnmpPDU, bool) {
+// find returns the varbind of row idx of column col. hint is where the row
+// is expected (the same position in another column of the table): checked
+// first, then the rows are searched (they are in OID order).
+func (s *snapshot) find(col int, idx string, hint int) (gosnmp.SnmpPDU, bool) {
+	c := &s.cols[col]
 	if hint >= 0 && hint < len(c.idx) && c.idx[hint] == idx {
-		return c.pdus[hint], true
+		return s.vars[c.at[hint]], true
 	}
 	i := sort.Search(len(c.idx), func(i int) bool { return compareOID(c.idx[i], idx) >= 0 })
 	if i < len(c.idx) && c.idx[i] == idx {
-		return c.pdus[i], true
+		return s.vars[c.at[i]], true
 	}
 	return gosnmp.SnmpPDU{}, false
 }
 
 func (s *snapshot) reset() {
-	clear(s.extra)
+	s.release()
 	for i := range s.cols {
 		s.cols[i].idx = s.cols[i].idx[:0]
-		clear(s.cols[i].pdus) // drop the old values for the GC
-		s.cols[i].pdus = s.cols[i].pdus[:0]
+		s.cols[i].at = s.cols[i].at[:0]
 	}
+}
+
+// release drops the poll's varbinds (keeping the buffers): between polls
+// a collector holds its caches, not the agent's answers.
+func (s *snapshot) release() {
+	s.extra = nil
+	clear(s.scalars)
+	clear(s.vars) // the transport's buffer, which the caller may overwrite
+	s.vars = nil
+	for i := range s.cols {
+		clear(s.cols[i].idx[:cap(s.cols[i].idx)])
+	}
+}
+
+// release drops what the last poll read and made, keeping the buffers and
+// the caches; the readings of evaluate are gone after it.
+func (pl *plan) release() {
+	pl.snap.release()
+	clear(pl.out[:cap(pl.out)])
+	pl.out = pl.out[:0]
 }
 
 // read polls the device. The snapshot it returns is the plan's own,
@@ -394,8 +416,9 @@ func (pl *plan) addScalars(s *snapshot, got []gosnmp.SnmpPDU) {
 // OID order from a walk; another Transport's are put in order here.
 func (pl *plan) addColumns(s *snapshot, t Transport, vars []gosnmp.SnmpPDU) {
 	n := len(pl.columns)
-	for _, v := range vars {
-		name := normOID(v.Name)
+	s.vars = vars
+	for k := range vars {
+		name := normOID(vars[k].Name)
 		col, idx := -1, ""
 		if g := pl.lastCol; !pl.colHasDescendant[g] && strings.HasPrefix(name, pl.prefixes[g]) {
 			col, idx = g, name[len(pl.prefixes[g]):]
@@ -411,10 +434,10 @@ func (pl *plan) addColumns(s *snapshot, t Transport, vars []gosnmp.SnmpPDU) {
 			}
 		}
 		pl.lastCol = (col + 1) % n
-		v.Name = name
+		vars[k].Name = name
 		c := &s.cols[col]
 		c.idx = append(c.idx, idx)
-		c.pdus = append(c.pdus, v)
+		c.at = append(c.at, int32(k))
 	}
 	if _, ordered := t.(orderedWalker); !ordered {
 		for i := range s.cols {
@@ -446,16 +469,16 @@ func (c *column) order() {
 	}
 	slices.SortStableFunc(perm, func(a, b int) int { return compareOID(c.idx[a], c.idx[b]) })
 	idx := make([]string, 0, len(perm))
-	pdus := make([]gosnmp.SnmpPDU, 0, len(perm))
+	at := make([]int32, 0, len(perm))
 	for _, k := range perm {
 		if len(idx) > 0 && idx[len(idx)-1] == c.idx[k] {
-			pdus[len(pdus)-1] = c.pdus[k] // the last answer wins
+			at[len(at)-1] = c.at[k] // the last answer wins
 			continue
 		}
 		idx = append(idx, c.idx[k])
-		pdus = append(pdus, c.pdus[k])
+		at = append(at, c.at[k])
 	}
-	c.idx, c.pdus = idx, pdus
+	c.idx, c.at = idx, at
 }
 
 // readLabels follows label chains past their first step with batched GETs,
@@ -469,10 +492,10 @@ func (pl *plan) readLabels(ctx context.Context, t Transport, s *snapshot) error 
 	if pl.now != nil {
 		now = pl.now
 	}
-	if at := now(); pl.labels == nil || at.Sub(pl.labelsAt) >= labelTTL || at.Before(pl.labelsAt) {
-		pl.labels, pl.labelsAt = map[string]gosnmp.SnmpPDU{}, at
+	if at := now(); pl.labelsAt.IsZero() || at.Sub(pl.labelsAt) >= labelTTL || at.Before(pl.labelsAt) {
+		pl.labelsAt = at
 		for _, i := range pl.chained {
-			pl.meters[i] = pl.meters[i][:0] // looked up again
+			pl.meters[i] = nil // looked up again
 		}
 	}
 	// The rows that need their chain followed: not cached, or cached for
@@ -485,7 +508,7 @@ func (pl *plan) readLabels(ctx context.Context, t Transport, s *snapshot) error 
 		cache := pl.meters[i]
 		for k, idx := range col.idx {
 			if k < len(cache) && cache[k].filled && cache[k].idx == idx {
-				if v, ok := s.cols[mp.label[0].col].find(idx, k); ok && cache[k].dep.same(v) {
+				if v, ok := s.find(mp.label[0].col, idx, k); ok && cache[k].dep.same(v) {
 					continue
 				}
 			}
@@ -495,6 +518,7 @@ func (pl *plan) readLabels(ctx context.Context, t Transport, s *snapshot) error 
 	if len(rows) == 0 {
 		return nil
 	}
+	s.extra = map[string]gosnmp.SnmpPDU{} // dropped with the snapshot's values after the poll
 	for step := 1; ; step++ {
 		want := map[string]bool{}
 		var oids []string
@@ -515,10 +539,6 @@ func (pl *plan) readLabels(ctx context.Context, t Transport, s *snapshot) error 
 			}
 			o := mp.label[step].column + "." + next + mp.label[step].suffix
 			if _, have := s.extra[o]; have || want[o] {
-				continue
-			}
-			if v, ok := pl.labels[o]; ok {
-				s.extra[o] = v
 				hits++
 				continue
 			}
@@ -538,16 +558,15 @@ func (pl *plan) readLabels(ctx context.Context, t Transport, s *snapshot) error 
 		for i, v := range got {
 			if i < len(oids) {
 				s.extra[oids[i]] = v
-				pl.labels[oids[i]] = v
 			}
 		}
 	}
 }
 
 // labelStep returns the varbind of label step k for row idx (at position
-// hint in the metric's column): this poll's lookups, else the cache's.
+// hint in the metric's column), from this poll's lookups.
 func (pl *plan) labelStep(s *snapshot, mp *metricPlan, idx string, hint, k int) (gosnmp.SnmpPDU, bool) {
-	v, ok := s.cols[mp.label[0].col].find(idx, hint)
+	v, ok := s.find(mp.label[0].col, idx, hint)
 	if !ok {
 		return v, false
 	}
@@ -556,11 +575,8 @@ func (pl *plan) labelStep(s *snapshot, mp *metricPlan, idx string, hint, k int) 
 		if !ok {
 			return v, false
 		}
-		o := mp.label[i].column + "." + next + mp.label[i].suffix
-		if v, ok = s.extra[o]; !ok {
-			if v, ok = pl.labels[o]; !ok {
-				return v, false
-			}
+		if v, ok = s.extra[mp.label[i].column+"."+next+mp.label[i].suffix]; !ok {
+			return v, false
 		}
 	}
 	return v, true
@@ -585,7 +601,7 @@ func (pl *plan) evaluate(s *snapshot, log *slog.Logger) []reading {
 		var sum *reading
 		col := &s.cols[mp.col]
 		for k, idx := range col.idx {
-			v := col.pdus[k]
+			v := s.vars[col.at[k]]
 			if !s.keep(m, mp, idx, k) {
 				continue
 			}
@@ -664,7 +680,7 @@ func (pl *plan) reading(m *Metric, v gosnmp.SnmpPDU, oid, meter string, digits, 
 }
 
 func (s *snapshot) sameRow(col int, idx string, hint int) (float64, error) {
-	v, ok := s.cols[col].find(idx, hint)
+	v, ok := s.find(col, idx, hint)
 	if !ok {
 		return 0, errAbsent
 	}
@@ -741,7 +757,7 @@ func (pl *plan) meter(i int, s *snapshot, idx string, k int) string {
 	var dep labelDep
 	var labelPDU gosnmp.SnmpPDU
 	if mp.hasLbl {
-		if v, ok := s.cols[mp.label[0].col].find(idx, k); ok {
+		if v, ok := s.find(mp.label[0].col, idx, k); ok {
 			labelPDU = v
 			dep = depOf(v)
 		}
@@ -757,7 +773,8 @@ func (pl *plan) meter(i int, s *snapshot, idx string, k int) string {
 	for len(cache) <= k {
 		cache = append(cache, meterEntry{})
 	}
-	cache[k] = meterEntry{idx: idx, dep: dep.own(), unit: unit, meter: meter, filled: true}
+	// idx is a slice of the agent's answer: a copy keeps the answer out of the cache.
+	cache[k] = meterEntry{idx: strings.Clone(idx), dep: dep.own(), unit: unit, meter: meter, filled: true}
 	pl.meters[i] = cache
 	return meter
 }

@@ -23,7 +23,8 @@ type Transport interface {
 	Get(ctx context.Context, oids []string) ([]gosnmp.SnmpPDU, error)
 	// Walk returns every varbind below each root (table columns), walking
 	// the roots side by side: GETBULK where the device can, GETNEXT where not.
-	// The returned slice may be reused by the next Walk: copy what is kept.
+	// The returned slice may be reused by the next Walk (copy what is kept),
+	// and the caller may overwrite it.
 	Walk(ctx context.Context, roots []string) ([]gosnmp.SnmpPDU, error)
 	// Next is one GETNEXT step for each OID (used to probe standard MIBs).
 	Next(ctx context.Context, oids []string) ([]gosnmp.SnmpPDU, error)
