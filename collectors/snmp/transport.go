@@ -216,13 +216,13 @@ const (
 type gosnmpTransport struct {
 	g       *gosnmp.GoSNMP
 	host    string
-	reps    uint32      // max-repetitions in use
-	maxReps uint32      // configured max-repetitions (the recovery cap)
-	noBulk  bool        // GETNEXT walks
-	v1      bool        // SNMPv1: GETNEXT for good
-	reduced bool        // the current walk had to reduce reps or fall back
-	okWalks int         // walks in a row without a reduction, at reduced settings
-	walk    *columnWalk // the last walk, restarted for the same roots
+	reps    uint32           // max-repetitions in use
+	maxReps uint32           // configured max-repetitions (the recovery cap)
+	noBulk  bool             // GETNEXT walks
+	v1      bool             // SNMPv1: GETNEXT for good
+	reduced bool             // the current walk had to reduce reps or fall back
+	okWalks int              // walks in a row without a reduction, at reduced settings
+	walk    *columnWalk      // the last walk, restarted for the same roots
 	out     []gosnmp.SnmpPDU // the last walk's varbinds, reused by the next
 }
 
