@@ -98,15 +98,17 @@ func (c *Collector) Collect(ctx context.Context, at time.Time) ([]sample.Sample,
 	if err != nil {
 		return nil, err
 	}
-	samples := c.group.samples(c.dev.Target, at, readings)
+	samples, fields := c.group.samples(c.dev.Target, at, readings)
 	if c.plan != nil {
 		c.plan.release()
 	}
 	pollMS := float64(time.Since(start).Microseconds()) / 1000
+	from := len(fields)
+	fields = append(fields, sample.B("reachable", true), sample.F("poll_ms", pollMS))
 	samples = append(samples, sample.Sample{
 		Series: c.dev.Target.Series(sample.Device, "", Source),
 		Time:   at,
-		Fields: []sample.Field{sample.B("reachable", true), sample.F("poll_ms", pollMS)},
+		Fields: fields[from:len(fields):len(fields)],
 	})
 	return samples, nil
 }
@@ -251,12 +253,15 @@ type fieldFrom struct {
 	bool    bool
 }
 
-func (g *grouping) samples(target collectors.Target, at time.Time, readings []reading) []sample.Sample {
+// samples returns the power and ups samples of a poll, with room for one
+// more sample, and their fields' backing array with room for two more
+// fields (the device sample's).
+func (g *grouping) samples(target collectors.Target, at time.Time, readings []reading) ([]sample.Sample, []sample.Field) {
 	if !g.same(readings) {
 		g.build(readings)
 	}
 	out := make([]sample.Sample, 0, len(g.groups)+1)
-	fields := make([]sample.Field, 0, g.nField) // shared backing array
+	fields := make([]sample.Field, 0, g.nField+2) // shared backing array
 	for i := range g.groups {
 		gr := &g.groups[i]
 		from := len(fields)
@@ -271,7 +276,7 @@ func (g *grouping) samples(target collectors.Target, at time.Time, readings []re
 		out = append(out, sample.Sample{Series: target.Series(gr.measurement, gr.meter, Source), Time: at,
 			Fields: fields[from:len(fields):len(fields)]})
 	}
-	return out
+	return out, fields
 }
 
 func (g *grouping) same(readings []reading) bool {
