@@ -175,11 +175,15 @@ func convert(k kind, path, meter string, body []byte) (converted, error) {
 			name string
 		}{{kindPDUMetrics, pdu.Metrics, "Metrics"}, {kindMains, pdu.Mains, "Mains"},
 			{kindBranches, pdu.Branches, "Branches"}, {kindOutlets, pdu.Outlets, "Outlets"}}
+		base := path // the resource, without the $expand query it was read with
+		if i := strings.IndexByte(base, '?'); i >= 0 {
+			base = base[:i]
+		}
 		for _, part := range parts {
 			if len(part.raw) == 0 || string(part.raw) == "null" {
 				continue
 			}
-			c, err := convert(part.k, path+"/"+part.name, meter, part.raw)
+			c, err := convert(part.k, base+"/"+part.name, meter, part.raw)
 			if err != nil {
 				return out, fmt.Errorf("%s: %w", part.name, err)
 			}

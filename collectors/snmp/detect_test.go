@@ -194,10 +194,10 @@ func TestFallbackAfterEmptyProfile(t *testing.T) {
 		wantInTable []string
 	}{
 		{"apc-rpdu2-legacy", "apc-rpdu", "fallback of apc-rpdu2",
-			[]string{"apc-rpdu2: 1 readings, none of power", "apc-rpdu: 5 readings, 1 of power"},
+			[]string{"apc-rpdu2: 1 reading, none of power", "apc-rpdu: 5 readings, 1 of power"},
 			map[string]float64{"power/total/power_w": 1840, "power/load/1/current_a": 8.3, "power/load/3/current_a": 4.2},
 			[]string{"power/phase/L1/current_a"},
-			[]string{"candidates tried:", "apc-rpdu2 (sysObjectID .1.3.6.1.4.1.318.1.3.4.6): 1 readings, none of power", "* apc-rpdu (fallback of apc-rpdu2)"}},
+			[]string{"candidates tried:", "apc-rpdu2 (sysObjectID .1.3.6.1.4.1.318.1.3.4.6): 1 reading, none of power", "* apc-rpdu (fallback of apc-rpdu2)"}},
 		{"eaton-xups-upsmib", "ups-mib", "fallback of eaton-xups",
 			[]string{"eaton-xups: no readings", "ups-mib: "},
 			map[string]float64{"power/total/power_w": 2480, "ups/total/output_w": 2480, "ups/total/input_w": 2650,

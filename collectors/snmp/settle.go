@@ -69,9 +69,9 @@ func settle(ctx context.Context, t Transport, reg *Registry, cands []Candidate, 
 		tr.Tried, tr.Readings, tr.PowerReadings = true, len(pub), PowerReadings(pub)
 		switch {
 		case tr.PowerReadings > 0:
-			tr.Reason = fmt.Sprintf("%d readings, %d of power", tr.Readings, tr.PowerReadings)
+			tr.Reason = fmt.Sprintf("%s, %d of power", plural(tr.Readings, "reading"), tr.PowerReadings)
 		case tr.Readings > 0:
-			tr.Reason = fmt.Sprintf("%d readings, none of power (%s)", tr.Readings, powerFieldList)
+			tr.Reason = fmt.Sprintf("%s, none of power (%s)", plural(tr.Readings, "reading"), powerFieldList)
 		default:
 			tr.Reason = "no readings: the agent answered none of the profile's objects (or only with its \"not available\" value)"
 		}
@@ -107,4 +107,11 @@ func NoPowerReason(tried []CandidateResult) string {
 		parts[i] = fmt.Sprintf("%s (%s): %s", c.Profile, c.By, c.Reason)
 	}
 	return strings.Join(parts, "; ")
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
