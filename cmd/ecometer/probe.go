@@ -43,7 +43,9 @@ func newProbeCommand() *cli.Command {
 			"env:NAME or file:/path only; the Redfish password comes from --password-file or\n" +
 			"$" + redfishPasswordEnv + ".\n\n" +
 			"Exits 1 with one line saying what to check on a timeout, a refused connection,\n" +
-			"refused credentials or a device no profile matches.\n\n" +
+			"refused credentials or a device no profile matches, and when no power reading\n" +
+			"was found: SNMP names every candidate profile tried and what it read, Redfish\n" +
+			"says per chassis why it has none.\n\n" +
 			"Examples:\n" +
 			"   ecometer probe 10.0.0.21 --community env:PDU_COMMUNITY\n" +
 			"   ecometer probe 10.0.0.22 --v3-user ecometer --v3-auth-proto SHA256 --v3-auth-key file:/etc/ecometer/auth \\\n" +
@@ -297,7 +299,15 @@ func probeSNMP(ctx context.Context, opts probeOptions, s streams) error {
 	if err != nil {
 		return snmpProbeError(net.JoinHostPort(host, strconv.Itoa(int(port))), cred.Version, timeout, opts.Retries, err)
 	}
-	return snmp.WriteProbe(s.Out, res, opts.JSON)
+	if err := snmp.WriteProbe(s.Out, res, opts.JSON); err != nil {
+		return err
+	}
+	if res.Power == 0 {
+		// Printed above in full; the exit code tells a script the device
+		// cannot be accounted as it is.
+		return fmt.Errorf("probe %s: no power reading: %s", net.JoinHostPort(host, strconv.Itoa(int(port))), snmp.NoPowerReason(res.Candidates))
+	}
+	return nil
 }
 
 // snmpRetries maps the --retries flag to snmp.Conn, where 0 means the
@@ -378,7 +388,13 @@ func probeRedfish(ctx context.Context, endpoint string, opts probeOptions, s str
 	if err != nil {
 		return redfishProbeError(u, opts.Timeout, err)
 	}
-	return redfish.WriteProbe(s.Out, res, opts.JSON)
+	if err := redfish.WriteProbe(s.Out, res, opts.JSON); err != nil {
+		return err
+	}
+	if why := res.NoPowerReason(); why != "" {
+		return fmt.Errorf("probe %s: no power reading: %s", u.Scheme+"://"+u.Host, why)
+	}
+	return nil
 }
 
 // redfishPassword reads the password from the file, or else the

@@ -348,3 +348,59 @@ func plainHTTP(t *testing.T) string {
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
 }
+
+// TestProbeSNMPNoPower: a device from which no candidate profile reads
+// power prints what it found and the candidates tried, and exits 1 with one
+// line naming each candidate and what it read.
+func TestProbeSNMPNoPower(t *testing.T) {
+	a := startAgent(t, nil, "apc_smt750x-nmc2", "apc_masterswitch2")
+	for _, tt := range []struct {
+		community string
+		wantOut   []string
+		wantErr   string
+	}{
+		{"apc_smt750x-nmc2", []string{"candidates tried:", "* apc-ups (sysObjectID .1.3.6.1.4.1.318.1.3.27)", "battery_charge_pct"},
+			"no power reading: apc-ups (sysObjectID .1.3.6.1.4.1.318.1.3.27): 9 readings, none of power (power_w, energy_kwh, input_w, output_w)"},
+		{"apc_masterswitch2", []string{"candidates tried:", "no power sensors found"},
+			"no power reading: apc-rpdu (sysObjectID .1.3.6.1.4.1.318.1.3.4.2): no readings"},
+	} {
+		t.Run(tt.community, func(t *testing.T) {
+			t.Setenv("TEST_COMMUNITY", tt.community)
+			opts := probeAt(a)
+			opts.Community = "env:TEST_COMMUNITY"
+			out, _, err := runProbeT(t, opts)
+			if exitCode(err) != 1 || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("runProbe() = %v (exit %d), want exit 1 with %q", err, exitCode(err), tt.wantErr)
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+// TestProbeRedfishNoPower: a service with no power reading prints why per
+// chassis and exits 1 with one line naming each.
+func TestProbeRedfishNoPower(t *testing.T) {
+	m, err := simredfish.Load(filepath.Join("..", "..", "collectors", "redfish", "testdata", "mockups", "no-power"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := simredfish.New(simredfish.Options{Mockup: m, Username: "admin", Password: bmcPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(b)
+	t.Cleanup(srv.Close)
+	opts := probeOptions{Target: srv.URL, User: "admin", PasswordFile: writeFile(t, "bmc.pw", bmcPassword), Timeout: 5 * time.Second}
+	out, _, err := runProbeT(t, opts)
+	if exitCode(err) != 1 || strings.Contains(err.Error(), "\n") ||
+		!strings.Contains(err.Error(), "no power reading: chassis /redfish/v1/Chassis/Blade7: EnvironmentMetrics /redfish/v1/Chassis/Blade7/EnvironmentMetrics: no PowerWatts reading") {
+		t.Fatalf("runProbe() = %v (exit %d), want exit 1 naming the chassis", err, exitCode(err))
+	}
+	if !strings.Contains(out, "chassis /redfish/v1/Chassis/Blade7: no power reading") {
+		t.Errorf("output:\n%s", out)
+	}
+}

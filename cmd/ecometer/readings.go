@@ -116,7 +116,7 @@ func runReadings(ctx context.Context, opts readingsOptions, s streams) error {
 // readingColumns are the value columns of the table, per measurement.
 var readingColumns = map[string][]struct{ field, head, format string }{
 	sample.Power: {{"power_w", "W", "%.1f"}, {"energy_kwh", "kWh", "%.3f"}, {"voltage_v", "V", "%.1f"},
-		{"current_a", "A", "%.2f"}, {"apparent_va", "VA", "%.0f"}, {"load_pct", "load %", "%.1f"}},
+		{"current_a", "A", "%.2f"}, {"apparent_va", "VA", "%.0f"}, {"load_pct", "load %", "%.1f"}, {"frequency_hz", "Hz", "%.2f"}},
 	sample.UPS: {{"battery_charge_pct", "battery %", "%.0f"}, {"runtime_min", "runtime min", "%.0f"},
 		{"on_battery", "on battery", "%.0f"}, {"input_w", "in W", "%.0f"}, {"output_w", "out W", "%.0f"}},
 }

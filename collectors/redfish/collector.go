@@ -137,7 +137,7 @@ func (c *Collector) Discover(ctx context.Context) error {
 		c.log.Info("redfish: power source", "host", c.conn.host, "chassis", ch.path, "meter", ch.meter, "source", string(ch.source))
 	}
 	for _, pdu := range p.pdus {
-		c.log.Info("redfish: power source", "host", c.conn.host, "pdu", pdu.path, "source", string(SourceRackPDU), "expand_mode", pdu.mode)
+		c.log.Info("redfish: power source", "host", c.conn.host, "pdu", pdu.path, "source", string(pdu.source), "expand_mode", pdu.mode)
 	}
 	if len(p.chassis) == 0 && len(p.pdus) == 0 {
 		// Reported once per discovery, not as an error every poll.
@@ -369,10 +369,18 @@ func (c *Collector) readPDU(ctx context.Context, pp *pduPlan) (converted, error)
 			}
 		}
 	}
-	if pp.prefix != "" {
-		for i := range out.Readings {
-			out.Readings[i].Meter = pp.prefix + out.Readings[i].Meter
+	for i := range out.Readings {
+		out.Readings[i].Meter = pp.prefix + out.Readings[i].Meter
+		if pp.source != "" {
+			out.Readings[i].Source = pp.source
 		}
+	}
+	if pp.prefix != "" && out.States != nil {
+		states := make(map[string]string, len(out.States))
+		for m, st := range out.States {
+			states[pp.prefix+m] = st
+		}
+		out.States = states
 	}
 	return out, nil
 }
@@ -482,7 +490,7 @@ func (c *Collector) Sources() map[string]Source {
 		out[ch.path] = ch.source
 	}
 	for _, p := range c.plan.pdus {
-		out[p.path] = SourceRackPDU
+		out[p.path] = p.source
 	}
 	return out
 }

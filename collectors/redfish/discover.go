@@ -22,6 +22,12 @@ type plan struct {
 	limits  []Limit
 	expand  bool // the service expands collections ($expand=.)
 	levels  bool // … and more than one level deep
+	// silent are the chassis with no power reading, with the reasons (probe).
+	silent []chassisPlan
+	// sensorMeters are the sensor/{Id} meters given out, to keep them unique.
+	sensorMeters map[string]bool
+	// idlePDUs are power distribution entries with nothing to read (probe).
+	idlePDUs []string
 }
 
 type chassisPlan struct {
@@ -33,6 +39,8 @@ type chassisPlan struct {
 	sensors    []string // chosen total power/energy sensors
 	power      string   // legacy Power
 	candidates []candidate
+	reasons    []string  // per source tried: why it gave no power reading
+	partial    []Reading // what those sources did read (no chassis total; probe)
 }
 
 type psuRef struct{ meter, path string }
@@ -46,7 +54,8 @@ type candidate struct {
 
 type pduPlan struct {
 	id, path, prefix string
-	mode             int // 2: whole PDU expanded in one request; 1: each collection expanded; 0: member by member
+	source           Source // RackPDU, FloorPDU or PowerShelf
+	mode             int    // 2: whole PDU expanded in one request; 1: each collection expanded; 0: member by member
 	metrics          string
 	colls            [3]string   // Mains, Branches, Outlets
 	members          [3][]string // mode 0
@@ -133,6 +142,7 @@ func (c *Collector) discover(ctx context.Context, all bool) (*plan, error) {
 			p.limits = append(p.limits, *lim)
 		}
 		if cp.source == "" && len(cp.candidates) == 0 {
+			p.silent = append(p.silent, cp)
 			continue
 		}
 		cp.meter = "chassis/" + cp.id
@@ -151,63 +161,84 @@ func (c *Collector) discoverChassis(ctx context.Context, p *plan, ch *schemas.Ch
 	}
 	_ = json.Unmarshal(ch.RawData, &links)
 	var lim *Limit
-	choose := func(src Source, rs []Reading) {
+	choose := func(src Source, rs []Reading) bool {
 		if !slices.ContainsFunc(rs, func(r Reading) bool { return r.Field == "power_w" && r.Meter == "total" }) {
-			return
+			cp.partial = append(cp.partial, rs...)
+			return false
 		}
 		cp.candidates = append(cp.candidates, candidate{Source: src, Readings: rs})
 		if cp.source == "" {
 			cp.source = src
 		}
+		return true
 	}
 	done := func() bool { return cp.source != "" && !all }
+	why := func(format string, args ...any) { cp.reasons = append(cp.reasons, fmt.Sprintf(format, args...)) }
 
 	// 1. EnvironmentMetrics.
-	if links.EnvironmentMetrics.ID != "" {
-		conv, err := c.read(ctx, kindEnvironmentMetrics, links.EnvironmentMetrics.ID, "total")
-		if err != nil && !IsNotFound(err) {
-			return cp, nil, err
+	path, body, reason, err := c.linked(ctx, p, ch, "EnvironmentMetrics", links.EnvironmentMetrics.ID, "EnvironmentMetrics", false)
+	switch {
+	case err != nil:
+		return cp, nil, err
+	case path == "":
+		why("%s", reason)
+	default:
+		conv, err := convert(kindEnvironmentMetrics, path, "total", body)
+		if err != nil {
+			return cp, nil, fmt.Errorf("redfish %s: GET %s: %w", c.conn.host, path, err)
 		}
-		if err == nil {
-			cp.env = links.EnvironmentMetrics.ID
-			choose(SourceEnvironmentMetrics, conv.Readings)
-			if conv.Limit != nil {
-				lim = &Limit{Chassis: cp.path, Path: links.EnvironmentMetrics.ID, Property: "PowerLimitWatts/SetPoint", Watts: conv.Limit}
-			}
+		cp.env = path
+		if !choose(SourceEnvironmentMetrics, conv.Readings) {
+			why("EnvironmentMetrics %s: no PowerWatts reading", path)
+		}
+		if conv.Limit != nil {
+			lim = &Limit{Chassis: cp.path, Path: path, Property: "PowerLimitWatts/SetPoint", Watts: conv.Limit}
 		}
 	}
 	// 2. PowerSubsystem → PowerSupplies → Metrics (read even after a choice
 	// when PSU meters are wanted).
-	if links.PowerSubsystem.ID != "" && (!done() || c.opts.PSUMeters) {
-		psus, rs, err := c.discoverPSUs(ctx, p, links.PowerSubsystem.ID)
+	if !done() || c.opts.PSUMeters {
+		psus, rs, reason, err := c.discoverPSUs(ctx, p, ch, links.PowerSubsystem.ID)
 		if err != nil {
 			return cp, nil, err
 		}
 		cp.psus = psus
-		choose(SourcePowerSubsystem, rs)
+		if !choose(SourcePowerSubsystem, rs) {
+			why("%s", reason)
+		}
 	}
 	// 3. Sensors.
-	if links.Sensors.ID != "" && !done() {
-		chosen, rs, err := c.discoverSensors(ctx, p, links.Sensors.ID)
+	if !done() {
+		chosen, rs, reason, err := c.discoverSensors(ctx, p, ch, links.Sensors.ID)
 		if err != nil {
 			return cp, nil, err
 		}
 		if len(chosen) > 0 {
 			cp.sensors = chosen
 		}
-		choose(SourceSensors, rs)
+		if !choose(SourceSensors, rs) {
+			why("%s", reason)
+		}
 	}
 	// 4. The deprecated Power resource.
-	if links.Power.ID != "" && !done() {
-		conv, err := c.read(ctx, kindLegacyPower, links.Power.ID, "total")
-		if err != nil && !IsNotFound(err) {
+	if !done() {
+		path, body, reason, err := c.linked(ctx, p, ch, "Power", links.Power.ID, "Power", false)
+		switch {
+		case err != nil:
 			return cp, nil, err
-		}
-		if err == nil {
-			cp.power = links.Power.ID
-			choose(SourceLegacyPower, conv.Readings)
+		case path == "":
+			why("%s", reason)
+		default:
+			conv, err := convert(kindLegacyPower, path, "total", body)
+			if err != nil {
+				return cp, nil, fmt.Errorf("redfish %s: GET %s: %w", c.conn.host, path, err)
+			}
+			cp.power = path
+			if !choose(SourceLegacyPower, conv.Readings) {
+				why("Power %s: no PowerControl PowerConsumedWatts reading", path)
+			}
 			if lim == nil && conv.Limit != nil {
-				lim = &Limit{Chassis: cp.path, Path: links.Power.ID, Property: "PowerControl/0/PowerLimit/LimitInWatts", Watts: conv.Limit}
+				lim = &Limit{Chassis: cp.path, Path: path, Property: "PowerControl/0/PowerLimit/LimitInWatts", Watts: conv.Limit}
 			}
 		}
 	}
@@ -230,26 +261,85 @@ func (c *Collector) discoverChassis(ctx context.Context, p *plan, ch *schemas.Ch
 	return cp, lim, nil
 }
 
-// discoverPSUs returns the PSUs' Metrics paths and what they read, plus a
-// total (the PSUs' input power summed).
-func (c *Collector) discoverPSUs(ctx context.Context, p *plan, subsystem string) ([]psuRef, []Reading, error) {
-	body, err := c.conn.get(ctx, subsystem)
+// linked fetches the resource a chassis links as prop and checks its
+// @odata.type (DSP0266: every resource has one) against want. A link that
+// leads to another type is logged, and the schema's usual path (DSP0268:
+// /redfish/v1/Chassis/{ChassisId}/{prop}) is tried instead. It returns the
+// path used and its body, or "" and the reason there is none. Collections
+// are fetched expanded where the service can ($expand=.).
+func (c *Collector) linked(ctx context.Context, p *plan, ch *schemas.Chassis, prop, link, want string, collection bool) (string, []byte, string, error) {
+	if link == "" {
+		return "", nil, prop + ": no link in the chassis", nil
+	}
+	get := func(path string) ([]byte, error) {
+		if collection && p.expand {
+			return c.conn.get(ctx, withExpand(path, 1))
+		}
+		return c.conn.get(ctx, path)
+	}
+	body, err := get(link)
 	if IsNotFound(err) {
-		return nil, nil, nil
+		return "", nil, fmt.Sprintf("%s %s: not found (404)", prop, link), nil
 	}
 	if err != nil {
-		return nil, nil, err
+		return "", nil, "", err
+	}
+	got := odataType(body)
+	if isType(got, want) {
+		return link, body, "", nil
+	}
+	usual := strings.TrimSuffix(ch.ODataID, "/") + "/" + prop
+	c.log.Warn("redfish: a chassis link leads to the wrong resource type; trying the schema's usual path",
+		"host", c.conn.host, "chassis", ch.ODataID, "property", prop, "link", link, "type", got, "want", want, "usual", usual)
+	if usual == link {
+		return "", nil, fmt.Sprintf("%s %s: is a %s, not a %s", prop, link, got, want), nil
+	}
+	body, err = get(usual)
+	if IsNotFound(err) {
+		return "", nil, fmt.Sprintf("%s %s: is a %s, not a %s; the usual path %s: not found (404)", prop, link, got, want, usual), nil
+	}
+	if err != nil {
+		return "", nil, "", err
+	}
+	if t := odataType(body); !isType(t, want) {
+		return "", nil, fmt.Sprintf("%s %s: is a %s, not a %s; the usual path %s: a %s", prop, link, got, want, usual, t), nil
+	}
+	return usual, body, "", nil
+}
+
+// odataType returns a resource's @odata.type ("" when absent).
+func odataType(body []byte) string {
+	var t struct {
+		Type string `json:"@odata.type"`
+	}
+	_ = json.Unmarshal(body, &t)
+	return t.Type
+}
+
+// isType: "#EnvironmentMetrics.v1_3_0.EnvironmentMetrics" is an
+// EnvironmentMetrics. A resource without @odata.type is taken as what it
+// is linked as (some services omit it on collections).
+func isType(odataType, want string) bool {
+	return odataType == "" || strings.HasPrefix(odataType, "#"+want+".")
+}
+
+// discoverPSUs returns the PSUs' Metrics paths and what they read, plus a
+// total (the PSUs' input power summed); or the reason there is none.
+func (c *Collector) discoverPSUs(ctx context.Context, p *plan, ch *schemas.Chassis, link string) ([]psuRef, []Reading, string, error) {
+	subsystem, body, reason, err := c.linked(ctx, p, ch, "PowerSubsystem", link, "PowerSubsystem", false)
+	if err != nil || subsystem == "" {
+		return nil, nil, reason, err
 	}
 	var ps struct{ PowerSupplies ref }
 	if err := json.Unmarshal(body, &ps); err != nil || ps.PowerSupplies.ID == "" {
-		return nil, nil, nil
+		return nil, nil, fmt.Sprintf("PowerSubsystem %s: no PowerSupplies", subsystem), nil
 	}
 	members, err := c.members(ctx, p, ps.PowerSupplies.ID)
 	if err != nil {
 		if IsNotFound(err) {
-			return nil, nil, nil
+			return nil, nil, fmt.Sprintf("PowerSubsystem %s: PowerSupplies not found (404)", subsystem), nil
 		}
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	var refs []psuRef
 	var rs []Reading
@@ -267,12 +357,13 @@ func (c *Collector) discoverPSUs(ctx context.Context, p *plan, subsystem string)
 			continue
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		refs = append(refs, psuRef{meter: meter, path: u.Metrics.ID})
 		rs = append(rs, conv.Readings...)
 	}
-	return refs, append(psuTotal(rs, len(refs)), rs...), nil
+	return refs, append(psuTotal(rs, len(refs)), rs...),
+		fmt.Sprintf("PowerSubsystem %s: no power supply with Metrics InputPowerWatts (%d of %d have Metrics)", subsystem, len(refs), len(members)), nil
 }
 
 // psuTotal sums the PSUs' power (and energy, when every PSU has a counter)
@@ -282,6 +373,9 @@ func psuTotal(rs []Reading, n int) []Reading {
 	var nw, ne int
 	path := ""
 	for _, r := range rs {
+		if r.Meter == "total" || strings.HasSuffix(r.Meter, "/output") {
+			continue
+		}
 		switch r.Field {
 		case "power_w":
 			w += r.Value
@@ -304,35 +398,55 @@ func psuTotal(rs []Reading, n int) []Reading {
 	return out
 }
 
-// discoverSensors picks the chassis' total power and energy sensors.
-func (c *Collector) discoverSensors(ctx context.Context, p *plan, coll string) ([]string, []Reading, error) {
-	members, err := c.members(ctx, p, coll)
-	if IsNotFound(err) {
-		return nil, nil, nil
+// sensorTotalContexts are the PhysicalContexts of a sensor that measures
+// the whole chassis (not one PSU, CPU or line of it).
+var sensorTotalContexts = map[schemas.PhysicalContext]bool{
+	"": true, schemas.ChassisPhysicalContext: true, schemas.PowerSubsystemPhysicalContext: true,
+}
+
+// discoverSensors picks the chassis' total power and energy sensors: power
+// only from a sensor whose ElectricalContext is Total (DSP0268 Sensor:
+// "the combined electrical path"), never from one line's sensor or from one
+// PSU's; energy from a chassis sensor that is Total or names no context.
+// The other power and energy sensors are reported under a meter named by
+// their Id, unique across the service.
+func (c *Collector) discoverSensors(ctx context.Context, p *plan, ch *schemas.Chassis, link string) ([]string, []Reading, string, error) {
+	coll, body, reason, err := c.linked(ctx, p, ch, "Sensors", link, "SensorCollection", true)
+	if err != nil || coll == "" {
+		return nil, nil, reason, err
 	}
+	members, err := c.membersOf(ctx, coll, body)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	var chosen []string
 	var rs []Reading
 	var havePower, haveEnergy bool
+	var powerSeen []string
 	for _, raw := range members {
 		var s schemas.Sensor
 		if json.Unmarshal(raw, &s) != nil || s.Reading == nil {
 			continue
 		}
-		total := s.PhysicalContext == schemas.ChassisPhysicalContext ||
-			(s.ElectricalContext == schemas.TotalElectricalContext && s.PhysicalContext == "")
-		meter := "sensor/" + s.ID
-		switch {
-		case s.ReadingType == schemas.PowerReadingType && total && !havePower:
-			havePower, meter = true, "total"
-			chosen = append(chosen, s.ODataID)
-		case s.ReadingType == schemas.EnergykWhReadingType && total && !haveEnergy:
-			haveEnergy, meter = true, "total"
-			chosen = append(chosen, s.ODataID)
-		case s.ReadingType != schemas.PowerReadingType && s.ReadingType != schemas.EnergykWhReadingType:
+		whole := sensorTotalContexts[s.PhysicalContext]
+		meter := ""
+		switch s.ReadingType {
+		case schemas.PowerReadingType:
+			powerSeen = append(powerSeen, fmt.Sprintf("%s (%s/%s)", s.ID, orDash(string(s.PhysicalContext)), orDash(string(s.ElectricalContext))))
+			if whole && s.ElectricalContext == schemas.TotalElectricalContext && !havePower {
+				havePower, meter = true, "total"
+				chosen = append(chosen, s.ODataID)
+			}
+		case schemas.EnergykWhReadingType:
+			if whole && (s.ElectricalContext == "" || s.ElectricalContext == schemas.TotalElectricalContext) && !haveEnergy {
+				haveEnergy, meter = true, "total"
+				chosen = append(chosen, s.ODataID)
+			}
+		default:
 			continue
+		}
+		if meter == "" {
+			meter = p.sensorMeter(ch.ID, meterPart(s.ID, s.ODataID))
 		}
 		conv, err := convert(kindSensor, s.ODataID, meter, raw)
 		if err != nil {
@@ -341,12 +455,59 @@ func (c *Collector) discoverSensors(ctx context.Context, p *plan, coll string) (
 		rs = append(rs, conv.Readings...)
 	}
 	if !havePower {
-		return nil, rs, nil
+		why := fmt.Sprintf("Sensors %s: no power sensor of the whole chassis with ElectricalContext Total", coll)
+		if len(powerSeen) > 0 {
+			why += " (power sensors, PhysicalContext/ElectricalContext: " + strings.Join(powerSeen, ", ") + ")"
+		}
+		return nil, rs, why, nil
 	}
-	return chosen, rs, nil
+	return chosen, rs, "", nil
 }
 
-// discoverPDUs finds the rack PDUs and how to poll them cheaply.
+// sensorMeter returns a meter named by a sensor's Id that no other sensor
+// of the service has: sensor/{Id}, else sensor/{ChassisId}/{Id}, else with
+// a number.
+func (p *plan) sensorMeter(chassis, id string) string {
+	if p.sensorMeters == nil {
+		p.sensorMeters = map[string]bool{}
+	}
+	try := []string{"sensor/" + id, "sensor/" + meterPart(chassis, "") + "/" + id}
+	for n := 2; ; n++ {
+		for _, m := range try {
+			if !p.sensorMeters[m] {
+				p.sensorMeters[m] = true
+				return m
+			}
+		}
+		try = []string{"sensor/" + meterPart(chassis, "") + "/" + id + "-" + strconv.Itoa(n)}
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// pduKinds are the PowerEquipment collections read as power distribution
+// equipment (DSP0268 PowerEquipment: RackPDUs, FloorPDUs, PowerShelves, each
+// a collection of PowerDistribution with Metrics, Mains, Branches and
+// Outlets), with the meter prefix used when a service has several.
+var pduKinds = []struct {
+	name   string // for messages
+	prefix string
+	source Source
+	list   func(*schemas.PowerEquipment) ([]*schemas.PowerDistribution, error)
+}{
+	{"rack PDUs", "pdu", SourceRackPDU, (*schemas.PowerEquipment).RackPDUs},
+	{"floor PDUs", "floorpdu", SourceFloorPDU, (*schemas.PowerEquipment).FloorPDUs},
+	{"power shelves", "shelf", SourcePowerShelf, (*schemas.PowerEquipment).PowerShelves},
+}
+
+// discoverPDUs finds the power distribution equipment (rack PDUs, floor
+// PDUs, power shelves) and how to poll each cheaply; all are read the same
+// way.
 func (c *Collector) discoverPDUs(ctx context.Context, root *gofish.Service, p *plan) error {
 	pe, err := root.PowerEquipment()
 	if err != nil {
@@ -358,18 +519,36 @@ func (c *Collector) discoverPDUs(ctx context.Context, root *gofish.Service, p *p
 	if pe == nil {
 		return nil
 	}
-	pdus, err := pe.RackPDUs()
-	if err != nil && !IsNotFound(err) {
-		return fmt.Errorf("redfish %s: rack PDUs: %w", c.conn.host, err)
+	type found struct {
+		pd     *schemas.PowerDistribution
+		prefix string
+		source Source
 	}
-	slices.SortFunc(pdus, func(a, b *schemas.PowerDistribution) int { return strings.Compare(a.ODataID, b.ODataID) })
-	for _, pdu := range pdus {
+	var all []found
+	for _, k := range pduKinds {
+		list, err := k.list(pe)
+		if err != nil && !IsNotFound(err) {
+			return fmt.Errorf("redfish %s: %s: %w", c.conn.host, k.name, err)
+		}
+		slices.SortFunc(list, func(a, b *schemas.PowerDistribution) int { return strings.Compare(a.ODataID, b.ODataID) })
+		for _, pd := range list {
+			var links struct{ Metrics, Mains, Branches, Outlets ref }
+			_ = json.Unmarshal(pd.RawData, &links)
+			if links.Metrics.ID == "" && links.Mains.ID == "" && links.Branches.ID == "" && links.Outlets.ID == "" {
+				// Nothing to read (an inventory-only entry).
+				p.idlePDUs = append(p.idlePDUs, pd.ODataID+": no Metrics, Mains, Branches or Outlets")
+				continue
+			}
+			all = append(all, found{pd, k.prefix, k.source})
+		}
+	}
+	for _, f := range all {
 		var links struct{ Metrics, Mains, Branches, Outlets ref }
-		_ = json.Unmarshal(pdu.RawData, &links)
-		pp := pduPlan{id: pdu.ID, path: pdu.ODataID, metrics: links.Metrics.ID,
+		_ = json.Unmarshal(f.pd.RawData, &links)
+		pp := pduPlan{id: f.pd.ID, path: f.pd.ODataID, source: f.source, metrics: links.Metrics.ID,
 			colls: [3]string{links.Mains.ID, links.Branches.ID, links.Outlets.ID}}
-		if len(pdus) > 1 {
-			pp.prefix = "pdu/" + pdu.ID + "/"
+		if len(all) > 1 {
+			pp.prefix = f.prefix + "/" + meterPart(f.pd.ID, f.pd.ODataID) + "/"
 		}
 		switch {
 		case p.levels:
@@ -394,6 +573,21 @@ func (c *Collector) discoverPDUs(ctx context.Context, root *gofish.Service, p *p
 	return nil
 }
 
+// meterPart makes a resource Id usable in a meter tag: no spaces, commas,
+// = or quotes; the last segment of the resource path when the Id is empty.
+func meterPart(id, path string) string {
+	if id == "" {
+		id = path[strings.LastIndexByte(path, '/')+1:]
+	}
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '\t', ',', '=', '"':
+			return '_'
+		}
+		return r
+	}, id)
+}
+
 // members returns the members of a collection in the collection's order,
 // expanded in one request where the service can.
 func (c *Collector) members(ctx context.Context, p *plan, coll string) ([]json.RawMessage, error) {
@@ -405,6 +599,12 @@ func (c *Collector) members(ctx context.Context, p *plan, coll string) ([]json.R
 	if err != nil {
 		return nil, err
 	}
+	return c.membersOf(ctx, coll, body)
+}
+
+// membersOf returns the members of a fetched collection, fetching those
+// the service did not expand.
+func (c *Collector) membersOf(ctx context.Context, coll string, body []byte) ([]json.RawMessage, error) {
 	var col struct{ Members []json.RawMessage }
 	if err := json.Unmarshal(body, &col); err != nil {
 		return nil, fmt.Errorf("redfish %s: GET %s: %w", c.conn.host, coll, err)

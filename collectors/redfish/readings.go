@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/stmcginnis/gofish/schemas"
 )
@@ -19,12 +20,14 @@ const (
 	SourceSensors            Source = "Sensors"            // Chassis/{id}/Sensors, ReadingType Power/EnergykWh
 	SourceLegacyPower        Source = "Power"              // deprecated Chassis/{id}/Power
 	SourceRackPDU            Source = "RackPDU"            // PowerEquipment/RackPDUs/{id}
+	SourcePowerShelf         Source = "PowerShelf"         // PowerEquipment/PowerShelves/{id}
+	SourceFloorPDU           Source = "FloorPDU"           // PowerEquipment/FloorPDUs/{id}
 )
 
 // Reading is one value of one meter, with the resource it was read from.
 type Reading struct {
-	Meter  string  `json:"meter"` // total, psu/1, outlet/A1, inlet/1, branch/A, phase/L1
-	Field  string  `json:"field"` // power_w, energy_kwh, voltage_v, current_a, apparent_va, load_pct
+	Meter  string  `json:"meter"` // total, psu/1, psu/1/output, outlet/A1, inlet/1, branch/A, phase/L1
+	Field  string  `json:"field"` // power_w, energy_kwh, voltage_v, current_a, apparent_va, load_pct, frequency_hz
 	Value  float64 `json:"value"`
 	Source Source  `json:"source"`
 	Path   string  `json:"path"`
@@ -91,6 +94,7 @@ func convert(k kind, path, meter string, body []byte) (converted, error) {
 		add(meter, "voltage_v", m.InputVoltage.Reading, SourcePowerSubsystem, path)
 		add(meter, "current_a", m.InputCurrentAmps.Reading, SourcePowerSubsystem, path)
 		add(meter, "apparent_va", m.InputPowerWatts.ApparentVA, SourcePowerSubsystem, path)
+		add(meter, "frequency_hz", m.FrequencyHz.Reading, SourcePowerSubsystem, path)
 	case kindSensor:
 		var s schemas.Sensor
 		if err := json.Unmarshal(body, &s); err != nil {
@@ -106,6 +110,8 @@ func convert(k kind, path, meter string, body []byte) (converted, error) {
 			add(meter, "voltage_v", s.Reading, SourceSensors, path)
 		case schemas.CurrentReadingType:
 			add(meter, "current_a", s.Reading, SourceSensors, path)
+		case schemas.FrequencyReadingType:
+			add(meter, "frequency_hz", s.Reading, SourceSensors, path)
 		}
 	case kindLegacyPower:
 		var p schemas.Power
@@ -121,13 +127,18 @@ func convert(k kind, path, meter string, body []byte) (converted, error) {
 			if ps.Status.State == schemas.AbsentState {
 				continue
 			}
+			// Power (DSP0268) PowerSupply: PowerInputWatts is "the measured
+			// input power", PowerOutputWatts "the measured output power" and
+			// LastPowerOutputWatts "the average power output": output power
+			// goes to psu/N/output, never to the PSU's (input) meter.
 			m := "psu/" + strconv.Itoa(i+1)
-			w := f32(ps.PowerInputWatts)
-			if w == nil {
-				w = f32(ps.LastPowerOutputWatts)
-			}
-			add(m, "power_w", w, SourceLegacyPower, path)
+			add(m, "power_w", f32(ps.PowerInputWatts), SourceLegacyPower, path)
 			add(m, "voltage_v", f32(ps.LineInputVoltage), SourceLegacyPower, path)
+			out := f32(ps.PowerOutputWatts)
+			if out == nil {
+				out = f32(ps.LastPowerOutputWatts)
+			}
+			add(m+"/output", "power_w", out, SourceLegacyPower, path)
 		}
 	case kindPDUMetrics:
 		var m schemas.PowerDistributionMetrics
@@ -165,11 +176,15 @@ func convert(k kind, path, meter string, body []byte) (converted, error) {
 			name string
 		}{{kindPDUMetrics, pdu.Metrics, "Metrics"}, {kindMains, pdu.Mains, "Mains"},
 			{kindBranches, pdu.Branches, "Branches"}, {kindOutlets, pdu.Outlets, "Outlets"}}
+		base := path // the resource, without the $expand query it was read with
+		if i := strings.IndexByte(base, '?'); i >= 0 {
+			base = base[:i]
+		}
 		for _, part := range parts {
 			if len(part.raw) == 0 || string(part.raw) == "null" {
 				continue
 			}
-			c, err := convert(part.k, path+"/"+part.name, meter, part.raw)
+			c, err := convert(part.k, base+"/"+part.name, meter, part.raw)
 			if err != nil {
 				return out, fmt.Errorf("%s: %w", part.name, err)
 			}
@@ -210,6 +225,7 @@ func convertMember(out *converted, k kind, i int, collPath string, raw json.RawM
 		add(m, "current_a", o.CurrentAmps.Reading, SourceRackPDU, p)
 		add(m, "apparent_va", o.PowerWatts.ApparentVA, SourceRackPDU, p)
 		add(m, "load_pct", o.PowerLoadPercent.Reading, SourceRackPDU, p)
+		add(m, "frequency_hz", o.FrequencyHz.Reading, SourceRackPDU, p)
 		if o.PowerState != "" {
 			if out.States == nil {
 				out.States = map[string]string{}
@@ -237,6 +253,7 @@ func convertMember(out *converted, k kind, i int, collPath string, raw json.RawM
 		add(m, "current_a", c.CurrentAmps.Reading, SourceRackPDU, p)
 		add(m, "apparent_va", c.PowerWatts.ApparentVA, SourceRackPDU, p)
 		add(m, "load_pct", c.PowerLoadPercent.Reading, SourceRackPDU, p)
+		add(m, "frequency_hz", c.FrequencyHz.Reading, SourceRackPDU, p)
 		if k == kindMains && i == 0 {
 			// Per-phase meters of the (first) inlet.
 			pp, pv, pc := c.PolyPhasePowerWatts, c.PolyPhaseVoltage, c.PolyPhaseCurrentAmps

@@ -91,7 +91,7 @@ func FuzzConvert(f *testing.F) {
 	}
 	f.Add(uint8(kindLegacyPower), []byte(`{"PowerControl":[{"PowerConsumedWatts":1e39}]}`))
 	f.Add(uint8(kindEnvironmentMetrics), []byte(`{"PowerWatts":{"Reading":-0}}`))
-	fields := map[string]bool{"power_w": true, "energy_kwh": true, "voltage_v": true, "current_a": true, "apparent_va": true, "load_pct": true}
+	fields := map[string]bool{"power_w": true, "energy_kwh": true, "voltage_v": true, "current_a": true, "apparent_va": true, "load_pct": true, "frequency_hz": true}
 	f.Fuzz(func(t *testing.T, k uint8, body []byte) {
 		conv, err := convert(kind(k%uint8(kindCount)), "/redfish/v1/x", "total", body)
 		if err != nil {

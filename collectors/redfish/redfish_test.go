@@ -140,7 +140,7 @@ func TestProbeRackmount(t *testing.T) {
 	for k, want := range map[string]float64{
 		"EnvironmentMetrics total power_w": 374,
 		"Power total power_w":              344, // legacy PowerConsumedWatts
-		"Power psu/1 power_w":              325, // legacy LastPowerOutputWatts
+		"Power psu/1/output power_w":       325, // legacy LastPowerOutputWatts: output, not input
 		"PowerSubsystem psu/1 power_w":     937.4,
 		"PowerSubsystem psu/1 energy_kwh":  325675,
 		"PowerSubsystem psu/1 voltage_v":   230.2,
@@ -309,7 +309,11 @@ func TestOnlyLegacyPower(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantPower(t, ss, "total", 344)
-	wantPower(t, ss, "psu/1", 325)
+	// LastPowerOutputWatts is the PSU's output: labelled so, never as its input.
+	wantPower(t, ss, "psu/1/output", 325)
+	if _, ok := field(t, ss, sample.Power, "psu/1", "power_w"); ok {
+		t.Error("psu/1 power_w from an output reading")
+	}
 	if s := c.Sources()["/redfish/v1/Chassis/1U"]; s != SourceLegacyPower {
 		t.Errorf("source %q", s)
 	}

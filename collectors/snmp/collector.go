@@ -44,6 +44,8 @@ type Collector struct {
 	plan  *plan
 	quiet bool // "no power sensors" already reported
 	none  bool // the last poll read no power sensors
+	tried []CandidateResult
+	group grouping // turns readings into samples, reusing its work
 }
 
 var _ collectors.Collector = (*Collector)(nil)
@@ -96,20 +98,36 @@ func (c *Collector) Collect(ctx context.Context, at time.Time) ([]sample.Sample,
 	if err != nil {
 		return nil, err
 	}
-	samples := toSamples(c.dev.Target, at, readings)
+	samples, fields := c.group.samples(c.dev.Target, at, readings)
+	if c.plan != nil {
+		c.plan.release()
+	}
 	pollMS := float64(time.Since(start).Microseconds()) / 1000
+	from := len(fields)
+	fields = append(fields, sample.B("reachable", true), sample.F("poll_ms", pollMS))
 	samples = append(samples, sample.Sample{
 		Series: c.dev.Target.Series(sample.Device, "", Source),
 		Time:   at,
-		Fields: []sample.Field{sample.B("reachable", true), sample.F("poll_ms", pollMS)},
+		Fields: fields[from:len(fields):len(fields)],
 	})
 	return samples, nil
 }
 
 // Readings polls the device once and returns its readings (the probe's view).
-func (c *Collector) Readings(ctx context.Context) ([]Reading, error) { return c.poll(ctx) }
+func (c *Collector) Readings(ctx context.Context) ([]Reading, error) {
+	rs, err := c.poll(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := publicReadings(rs)
+	if c.plan != nil {
+		c.plan.release()
+	}
+	return out, nil
+}
 
-func (c *Collector) poll(ctx context.Context) ([]Reading, error) {
+// poll returns the plan's readings, valid until the next poll.
+func (c *Collector) poll(ctx context.Context) ([]reading, error) {
 	if c.t == nil {
 		t, err := c.dial(c.dev.Conn)
 		if err != nil {
@@ -118,27 +136,29 @@ func (c *Collector) poll(ctx context.Context) ([]Reading, error) {
 		c.t = t
 	}
 	if c.plan == nil {
-		p, err := c.resolve(ctx)
-		if errors.Is(err, ErrUnknownDevice) {
-			c.noSensors("no profile matches the device", err)
-			return nil, nil
-		}
-		if err != nil {
+		readings, err := c.settle(ctx)
+		if err != nil || c.plan == nil {
 			return nil, err
 		}
-		c.plan = newPlan(p, c.reg)
+		c.report(readings)
+		return readings, nil
 	}
 	snap, err := c.plan.read(ctx, c.t)
 	if err != nil {
 		return nil, err
 	}
 	readings := c.plan.evaluate(snap, c.log)
+	c.report(readings)
+	return readings, nil
+}
+
+// report keeps the "no power sensors" state: logged once while it lasts.
+func (c *Collector) report(readings []reading) {
 	if len(readings) == 0 {
 		c.noSensors("the device has no power sensors", nil)
 	} else {
 		c.none, c.quiet = false, false
 	}
-	return readings, nil
 }
 
 func (c *Collector) noSensors(msg string, err error) {
@@ -156,18 +176,46 @@ func (c *Collector) noSensors(msg string, err error) {
 	}
 }
 
-func (c *Collector) resolve(ctx context.Context) (*Profile, error) {
+// settle detects the device's candidate profiles (or takes the named one)
+// and keeps the first that reads power (see settle). It returns that
+// poll's readings; c.plan stays nil when no profile matches.
+func (c *Collector) settle(ctx context.Context) ([]reading, error) {
+	var cands []Candidate
 	if c.dev.Profile != "" {
 		p, _ := c.reg.Lookup(c.dev.Profile)
-		return p, nil
+		cands = []Candidate{{Profile: p, By: "named"}}
+	} else {
+		d, err := c.reg.Detect(ctx, c.t, c.dev.Conn.Addr)
+		if errors.Is(err, ErrUnknownDevice) {
+			c.noSensors("no profile matches the device", err)
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		cands = d.Candidates
 	}
-	d, err := c.reg.Detect(ctx, c.t, c.dev.Conn.Addr)
+	s, err := settle(ctx, c.t, c.reg, cands, c.log)
 	if err != nil {
 		return nil, err
 	}
-	c.log.Debug("snmp: profile detected", "profile", d.Profile.Name, "by", d.By)
-	return d.Profile, nil
+	c.plan = s.plan
+	c.tried = s.tried
+	args := []any{"profile", s.plan.profile.Name}
+	if len(s.tried) > 1 {
+		args = append(args, "candidates", NoPowerReason(s.tried))
+	}
+	if s.power == 0 && len(s.readings) > 0 {
+		c.log.Info("snmp: no candidate profile reads power; keeping the first that reads anything", args...)
+	} else {
+		c.log.Debug("snmp: profile chosen", args...)
+	}
+	return s.readings, nil
 }
+
+// Candidates returns what each candidate profile read when the collector
+// settled on one (nil before the first poll).
+func (c *Collector) Candidates() []CandidateResult { return c.tried }
 
 // Close releases the device's socket.
 func (c *Collector) Close() error {
@@ -179,74 +227,107 @@ func (c *Collector) Close() error {
 	return err
 }
 
-// toSamples groups readings into one sample per measurement and meter, with
-// fields in the schema's order (the last reading of a field wins).
-func toSamples(target collectors.Target, at time.Time, readings []Reading) []sample.Sample {
-	// Readings in (measurement, meter) order, profile order within a group.
+// grouping turns a poll's readings into one sample per measurement and
+// meter, fields in the schema's order; of several readings of one field
+// the first counts (a profile lists fallbacks after the preferred object).
+// The grouping is worked out once and reused while a poll yields the same
+// sequence of measurements and meters (the usual case: the strings are
+// even the same, from the meter cache).
+type grouping struct {
+	keys   []groupKey // the sequence the groups were made for
+	groups []group
+	nField int
+}
+
+type groupKey struct{ measurement, meter string }
+
+type group struct {
+	measurement, meter string
+	fields             []fieldFrom // in schema order
+}
+
+// fieldFrom is a sample field and the reading it takes its value from.
+type fieldFrom struct {
+	name    string
+	reading int
+	bool    bool
+}
+
+// samples returns the power and ups samples of a poll, with room for one
+// more sample, and their fields' backing array with room for two more
+// fields (the device sample's).
+func (g *grouping) samples(target collectors.Target, at time.Time, readings []reading) ([]sample.Sample, []sample.Field) {
+	if !g.same(readings) {
+		g.build(readings)
+	}
+	out := make([]sample.Sample, 0, len(g.groups)+1)
+	fields := make([]sample.Field, 0, g.nField+2) // shared backing array
+	for i := range g.groups {
+		gr := &g.groups[i]
+		from := len(fields)
+		for _, f := range gr.fields {
+			v := readings[f.reading].value
+			if f.bool {
+				fields = append(fields, sample.B(f.name, v != 0))
+			} else {
+				fields = append(fields, sample.F(f.name, v))
+			}
+		}
+		out = append(out, sample.Sample{Series: target.Series(gr.measurement, gr.meter, Source), Time: at,
+			Fields: fields[from:len(fields):len(fields)]})
+	}
+	return out, fields
+}
+
+func (g *grouping) same(readings []reading) bool {
+	if len(readings) != len(g.keys) || g.groups == nil {
+		return false
+	}
+	for i := range readings {
+		if k := &g.keys[i]; readings[i].meter != k.meter || readings[i].m.Measurement != k.measurement {
+			return false
+		}
+	}
+	return true
+}
+
+// build groups readings by (measurement, meter) in sorted order and picks,
+// per group and schema field, the first reading that fills it.
+func (g *grouping) build(readings []reading) {
+	g.keys = g.keys[:0]
+	for i := range readings {
+		g.keys = append(g.keys, groupKey{readings[i].m.Measurement, readings[i].meter})
+	}
 	order := make([]int, len(readings))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
-		ra, rb := &readings[a], &readings[b]
-		if c := strings.Compare(ra.Measurement, rb.Measurement); c != 0 {
+		ka, kb := &g.keys[a], &g.keys[b]
+		if c := strings.Compare(ka.measurement, kb.measurement); c != 0 {
 			return c
 		}
-		return strings.Compare(ra.Meter, rb.Meter)
+		return strings.Compare(ka.meter, kb.meter)
 	})
-	groups := 0
-	for i, o := range order {
-		if i == 0 || !sameGroup(&readings[o], &readings[order[i-1]]) {
-			groups++
-		}
-	}
-	out := make([]sample.Sample, 0, groups+1)
-	fields := make([]sample.Field, 0, len(readings)) // shared backing array
-	var names []string
-	var schema map[string]sample.Kind
-	measurement := ""
+	g.groups, g.nField = g.groups[:0], 0
 	for start := 0; start < len(order); {
-		first := &readings[order[start]]
+		first := g.keys[order[start]]
 		end := start + 1
-		for end < len(order) && sameGroup(&readings[order[end]], first) {
+		for end < len(order) && g.keys[order[end]] == first {
 			end++
 		}
-		if names == nil || first.Measurement != measurement {
-			measurement = first.Measurement
-			names, schema = sample.FieldNames(measurement), sample.Schema[measurement]
-		}
-		from := len(fields)
-		for _, name := range names {
-			r := lastField(readings, order[start:end], name)
-			if r == nil {
-				continue
-			}
-			if schema[name] == sample.Bool {
-				fields = append(fields, sample.B(name, r.Value != 0))
-			} else {
-				fields = append(fields, sample.F(name, r.Value))
+		gr := group{measurement: first.measurement, meter: first.meter}
+		schema := sample.Schema[first.measurement]
+		for _, name := range sample.FieldNames(first.measurement) {
+			for _, o := range order[start:end] {
+				if readings[o].m.Field == name {
+					gr.fields = append(gr.fields, fieldFrom{name: name, reading: o, bool: schema[name] == sample.Bool})
+					break
+				}
 			}
 		}
-		s := sample.Sample{Series: target.Series(first.Measurement, first.Meter, Source), Time: at}
-		if len(fields) > from {
-			s.Fields = fields[from:len(fields):len(fields)]
-		}
-		out = append(out, s)
+		g.nField += len(gr.fields)
+		g.groups = append(g.groups, gr)
 		start = end
 	}
-	return out
-}
-
-func sameGroup(a, b *Reading) bool {
-	return a.Measurement == b.Measurement && a.Meter == b.Meter
-}
-
-// lastField returns the last of the readings at idx that fills field.
-func lastField(readings []Reading, idx []int, field string) *Reading {
-	for i := len(idx) - 1; i >= 0; i-- {
-		if r := &readings[idx[i]]; r.Field == field {
-			return r
-		}
-	}
-	return nil
 }

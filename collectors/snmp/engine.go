@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,6 +41,40 @@ func (r Reading) CounterMax() float64 {
 	return 4294967296 * f
 }
 
+// reading is a Reading as the poll path carries it: the metric it came
+// from instead of copies of the metric's strings.
+type reading struct {
+	m          *Metric
+	meter      string
+	oid        string
+	value, raw float64
+}
+
+func (r *reading) public() Reading {
+	m := r.m
+	return Reading{Measurement: m.Measurement, Meter: r.meter, Field: m.Field, Unit: m.Unit, Value: r.value,
+		Raw: r.raw, OID: r.oid, Object: m.Object, Kind: m.Kind, Width: m.Width}
+}
+
+// publicReadings returns rs as Readings, the first of each measurement,
+// meter and field only (an earlier metric is a later one's fallback).
+func publicReadings(rs []reading) []Reading {
+	out := make([]Reading, 0, len(rs))
+	seen := make(map[fieldKey]bool, len(rs))
+	for i := range rs {
+		r := &rs[i]
+		k := fieldKey{r.m.Measurement, r.meter, r.m.Field}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, r.public())
+	}
+	return out
+}
+
+type fieldKey struct{ measurement, meter, field string }
+
 const (
 	oidSysObjectID = ".1.3.6.1.2.1.1.2.0"
 	oidSysUpTime   = ".1.3.6.1.2.1.1.3.0"
@@ -49,8 +84,8 @@ const (
 // plan is what one poll of a profile asks for, worked out once per
 // collector: the OIDs to GET and walk, and per metric the columns it reads
 // (as indexes into columns) and its meter template. A plan, and the
-// snapshot it reuses, belong to one collector and so to one goroutine at a
-// time.
+// snapshot and caches it reuses, belong to one collector and so to one
+// goroutine at a time.
 type plan struct {
 	profile  *Profile
 	metrics  []*Metric
@@ -62,19 +97,29 @@ type plan struct {
 	// prefix a row of each has (the column and a dot): a column that is a
 	// prefix of another cannot steal its rows.
 	byLength []columnPrefix
+	prefixes []string // column + ".", by column index
+	// colHasDescendant[c]: another column lies below column c (its rows
+	// must then be told apart by the longest prefix).
+	colHasDescendant []bool
+	lastCol          int // addColumns' guess: the column after the last one filled
 	// chained are the metrics with label lookups past their first step.
 	chained []int
 
-	// labels caches the varbinds of label lookups past their first step
-	// (PoE port → entPhysicalIndex → ifName: two GETs per poll otherwise).
-	// Names change rarely: the cache is dropped after labelTTL, and a row
-	// not seen before is looked up at once.
-	labels   map[string]gosnmp.SnmpPDU
+	// Label lookups past the first step (PoE port → entPhysicalIndex →
+	// ifName: two GETs per poll otherwise) are cached as the meters they
+	// make (meters, below). Names change rarely: the cache is dropped after
+	// labelTTL, and a row not seen before, or whose first step changed, is
+	// looked up at once.
 	labelsAt time.Time
 	now      func() time.Time // default time.Now
 
-	snap snapshot          // reused from poll to poll
-	seen map[fieldKey]bool // reused by evaluate
+	// meters caches, per metric and row position, the meter a row got and
+	// what it depended on: a poll that sees the same row, label and chain
+	// unit reuses the string instead of building it again.
+	meters [][]meterEntry
+
+	snap snapshot  // reused from poll to poll
+	out  []reading // evaluate's result, reused
 }
 
 type columnPrefix struct {
@@ -85,7 +130,7 @@ type columnPrefix struct {
 // metricPlan is a metric with its OIDs resolved: column references are
 // indexes into plan.columns (-1: none).
 type metricPlan struct {
-	scalar  string // normalized scalar OID ("" for columns)
+	scalar  int // position in plan.scalars (-1 for columns)
 	col     int
 	column  string // normalized column OID
 	where   []condPlan
@@ -96,6 +141,7 @@ type metricPlan struct {
 	chain   int // chain column (chain by arc: -1)
 	meter   []meterPart
 	literal bool // meter has no placeholders: meter[0].text as it is
+	hasLbl  bool // meter uses {label}
 }
 
 type condPlan struct {
@@ -115,6 +161,25 @@ type meterPart struct {
 	arc  int
 }
 
+// meterEntry is a cached meter of one row (see plan.meters).
+type meterEntry struct {
+	idx    string
+	dep    labelDep // the label's source value
+	unit   float64  // the chain unit (NaN-free; 0 without chain)
+	meter  string
+	filled bool
+}
+
+// labelDep is the value a label was made from, in a form that compares
+// without allocating: a number, or the text as the agent sent it.
+type labelDep struct {
+	ok  bool
+	isN bool
+	num float64
+	txt string
+	raw []byte // a view of the agent's value, until own
+}
+
 // labelTTL is how long cached label lookups are reused.
 const labelTTL = time.Hour
 
@@ -130,7 +195,7 @@ func newPlan(p *Profile, reg *Registry) *plan {
 			}
 		}
 	}
-	scalars := map[string]bool{oidSysUpTime: true}
+	scalars := map[string]int{oidSysUpTime: 0}
 	pl.scalars = append(pl.scalars, oidSysUpTime)
 	cols := map[string]int{}
 	addCol := func(o string) int {
@@ -145,15 +210,18 @@ func newPlan(p *Profile, reg *Registry) *plan {
 	pl.compiled = make([]metricPlan, len(pl.metrics))
 	for i, m := range pl.metrics {
 		mp := &pl.compiled[i]
-		*mp = metricPlan{col: -1, digits: -1, esScale: -1, esPrec: -1, chain: -1}
+		*mp = metricPlan{scalar: -1, col: -1, digits: -1, esScale: -1, esPrec: -1, chain: -1}
 		mp.meter, mp.literal = compileMeter(m.Meter)
+		mp.hasLbl = slices.ContainsFunc(mp.meter, func(p meterPart) bool { return p.kind == 'l' })
 		if m.Scalar != "" {
 			o := normOID(m.Scalar)
-			mp.scalar = o
-			if !scalars[o] {
-				scalars[o] = true
+			pos, ok := scalars[o]
+			if !ok {
+				pos = len(pl.scalars)
+				scalars[o] = pos
 				pl.scalars = append(pl.scalars, o)
 			}
+			mp.scalar = pos
 			continue
 		}
 		mp.col = addCol(m.Column)
@@ -188,14 +256,19 @@ func newPlan(p *Profile, reg *Registry) *plan {
 	}
 	for i, c := range pl.columns {
 		pl.byLength = append(pl.byLength, columnPrefix{col: i, prefix: c + "."})
+		pl.prefixes = append(pl.prefixes, c+".")
 	}
 	sort.SliceStable(pl.byLength, func(i, j int) bool { return len(pl.byLength[i].prefix) > len(pl.byLength[j].prefix) })
-	pl.snap = snapshot{scalars: map[string]gosnmp.SnmpPDU{}, extra: map[string]gosnmp.SnmpPDU{},
-		columns: make([]map[string]gosnmp.SnmpPDU, len(pl.columns)), rows: make([][]string, len(pl.columns))}
-	for i := range pl.snap.columns {
-		pl.snap.columns[i] = map[string]gosnmp.SnmpPDU{}
+	pl.colHasDescendant = make([]bool, len(pl.columns))
+	for i, c := range pl.columns {
+		for j, d := range pl.columns {
+			if i != j && strings.HasPrefix(d, c+".") {
+				pl.colHasDescendant[i] = true
+			}
+		}
 	}
-	pl.seen = map[fieldKey]bool{}
+	pl.snap = snapshot{scalars: make([]gosnmp.SnmpPDU, len(pl.scalars)), cols: make([]column, len(pl.columns))}
+	pl.meters = make([][]meterEntry, len(pl.metrics))
 	return pl
 }
 
@@ -230,22 +303,64 @@ func compileMeter(tmpl string) ([]meterPart, bool) {
 	return parts, false
 }
 
-// snapshot is what one poll read: scalars by OID, columns (indexed like
-// plan.columns) by row index.
+// snapshot is what one poll read: scalars by their position in
+// plan.scalars, columns (indexed like plan.columns) as rows in walk order,
+// pointing into the walk's varbinds.
 type snapshot struct {
-	scalars map[string]gosnmp.SnmpPDU
-	columns []map[string]gosnmp.SnmpPDU
-	rows    [][]string // row indexes per column, in walk order
-	extra   map[string]gosnmp.SnmpPDU
+	scalars []gosnmp.SnmpPDU
+	cols    []column
+	vars    []gosnmp.SnmpPDU          // the walk's varbinds (the transport's buffer)
+	extra   map[string]gosnmp.SnmpPDU // label lookups past the first step
+}
+
+// column is one walked column: its row indexes and where each row's
+// varbind is in snapshot.vars, in OID order.
+type column struct {
+	idx []string
+	at  []int32
+}
+
+// find returns the varbind of row idx of column col. hint is where the row
+// is expected (the same position in another column of the table): checked
+// first, then the rows are searched (they are in OID order).
+func (s *snapshot) find(col int, idx string, hint int) (gosnmp.SnmpPDU, bool) {
+	c := &s.cols[col]
+	if hint >= 0 && hint < len(c.idx) && c.idx[hint] == idx {
+		return s.vars[c.at[hint]], true
+	}
+	i := sort.Search(len(c.idx), func(i int) bool { return compareOID(c.idx[i], idx) >= 0 })
+	if i < len(c.idx) && c.idx[i] == idx {
+		return s.vars[c.at[i]], true
+	}
+	return gosnmp.SnmpPDU{}, false
 }
 
 func (s *snapshot) reset() {
-	clear(s.scalars)
-	clear(s.extra)
-	for i := range s.columns {
-		clear(s.columns[i])
-		s.rows[i] = s.rows[i][:0]
+	s.release()
+	for i := range s.cols {
+		s.cols[i].idx = s.cols[i].idx[:0]
+		s.cols[i].at = s.cols[i].at[:0]
 	}
+}
+
+// release drops the poll's varbinds (keeping the buffers): between polls
+// a collector holds its caches, not the agent's answers.
+func (s *snapshot) release() {
+	s.extra = nil
+	clear(s.scalars)
+	clear(s.vars) // the transport's buffer, which the caller may overwrite
+	s.vars = nil
+	for i := range s.cols {
+		clear(s.cols[i].idx[:cap(s.cols[i].idx)])
+	}
+}
+
+// release drops what the last poll read and made, keeping the buffers and
+// the caches; the readings of evaluate are gone after it.
+func (pl *plan) release() {
+	pl.snap.release()
+	clear(pl.out[:cap(pl.out)])
+	pl.out = pl.out[:0]
 }
 
 // read polls the device. The snapshot it returns is the plan's own,
@@ -257,19 +372,13 @@ func (pl *plan) read(ctx context.Context, t Transport) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i, v := range got {
-		name := v.Name
-		if name == "" || v.Type == gosnmp.NoSuchInstance && i < len(pl.scalars) {
-			name = pl.scalars[i]
-		}
-		s.scalars[normOID(name)] = v
-	}
+	pl.addScalars(s, got)
 	if len(pl.columns) > 0 {
 		vars, err := t.Walk(ctx, pl.columns)
 		if err != nil {
 			return nil, err
 		}
-		pl.addColumns(s, vars)
+		pl.addColumns(s, t, vars)
 	}
 	if err := pl.readLabels(ctx, t, s); err != nil {
 		return nil, err
@@ -277,28 +386,104 @@ func (pl *plan) read(ctx context.Context, t Transport) (*snapshot, error) {
 	return s, nil
 }
 
-// addColumns files walked varbinds by column and row index. The stored
-// varbinds carry their normalized name, which is column + "." + index.
-func (pl *plan) addColumns(s *snapshot, vars []gosnmp.SnmpPDU) {
-	for _, v := range vars {
+// addScalars files the GET's varbinds by position; an agent that answers
+// in another order (or an SNMPv1 absent instance) is matched by name.
+func (pl *plan) addScalars(s *snapshot, got []gosnmp.SnmpPDU) {
+	for i := range s.scalars {
+		s.scalars[i] = gosnmp.SnmpPDU{Name: pl.scalars[i], Type: gosnmp.NoSuchInstance}
+	}
+	for i, v := range got {
+		if i < len(pl.scalars) && (v.Name == "" || v.Name == pl.scalars[i] || normOID(v.Name) == pl.scalars[i]) {
+			v.Name = pl.scalars[i]
+			s.scalars[i] = v
+			continue
+		}
 		name := normOID(v.Name)
-		for _, c := range pl.byLength {
-			if strings.HasPrefix(name, c.prefix) {
-				idx := name[len(c.prefix):]
-				m := s.columns[c.col]
-				if _, dup := m[idx]; !dup {
-					s.rows[c.col] = append(s.rows[c.col], idx)
-				}
-				v.Name = name
-				m[idx] = v
-				break
-			}
+		if j := slices.Index(pl.scalars, name); j >= 0 {
+			v.Name = name
+			s.scalars[j] = v
 		}
 	}
 }
 
+// addColumns files walked varbinds by column. The stored varbinds carry
+// their normalized name, which is column + "." + index.
+//
+// A walk returns the columns side by side (row after row, columns in
+// plan order), so the column after the last one filled is tried first;
+// the longest matching prefix is searched only when that guess fails or
+// when another column lies below the guessed one. Rows of a column come in
+// OID order from a walk; another Transport's are put in order here.
+func (pl *plan) addColumns(s *snapshot, t Transport, vars []gosnmp.SnmpPDU) {
+	n := len(pl.columns)
+	s.vars = vars
+	for k := range vars {
+		name := normOID(vars[k].Name)
+		col, idx := -1, ""
+		if g := pl.lastCol; !pl.colHasDescendant[g] && strings.HasPrefix(name, pl.prefixes[g]) {
+			col, idx = g, name[len(pl.prefixes[g]):]
+		} else {
+			for _, c := range pl.byLength {
+				if strings.HasPrefix(name, c.prefix) {
+					col, idx = c.col, name[len(c.prefix):]
+					break
+				}
+			}
+			if col < 0 {
+				continue
+			}
+		}
+		pl.lastCol = (col + 1) % n
+		vars[k].Name = name
+		c := &s.cols[col]
+		c.idx = append(c.idx, idx)
+		c.at = append(c.at, int32(k))
+	}
+	if _, ordered := t.(orderedWalker); !ordered {
+		for i := range s.cols {
+			s.cols[i].order()
+		}
+	}
+}
+
+// orderedWalker is a Transport whose walks return each column's rows in
+// strictly increasing OID order (gosnmpTransport checks every step).
+type orderedWalker interface{ walksInOrder() }
+
+// order sorts the rows by OID and keeps the last of duplicates, unless
+// they already are in strictly increasing order (as walked).
+func (c *column) order() {
+	sorted := true
+	for k := 1; k < len(c.idx); k++ {
+		if compareOID(c.idx[k-1], c.idx[k]) >= 0 {
+			sorted = false
+			break
+		}
+	}
+	if sorted {
+		return
+	}
+	perm := make([]int, len(c.idx))
+	for k := range perm {
+		perm[k] = k
+	}
+	slices.SortStableFunc(perm, func(a, b int) int { return compareOID(c.idx[a], c.idx[b]) })
+	idx := make([]string, 0, len(perm))
+	at := make([]int32, 0, len(perm))
+	for _, k := range perm {
+		if len(idx) > 0 && idx[len(idx)-1] == c.idx[k] {
+			at[len(at)-1] = c.at[k] // the last answer wins
+			continue
+		}
+		idx = append(idx, c.idx[k])
+		at = append(at, c.at[k])
+	}
+	c.idx, c.at = idx, at
+}
+
 // readLabels follows label chains past their first step with batched GETs,
-// one round trip per step.
+// one round trip per step. Rows whose meter is cached for the same first
+// step value need no lookup while the cache is fresh.
 func (pl *plan) readLabels(ctx context.Context, t Transport, s *snapshot) error {
 	if len(pl.chained) == 0 {
 		return nil
@@ -307,39 +492,58 @@ func (pl *plan) readLabels(ctx context.Context, t Transport, s *snapshot) error 
 	if pl.now != nil {
 		now = pl.now
 	}
-	if at := now(); pl.labels == nil || at.Sub(pl.labelsAt) >= labelTTL || at.Before(pl.labelsAt) {
-		pl.labels, pl.labelsAt = map[string]gosnmp.SnmpPDU{}, at
+	if at := now(); pl.labelsAt.IsZero() || at.Sub(pl.labelsAt) >= labelTTL || at.Before(pl.labelsAt) {
+		pl.labelsAt = at
+		for _, i := range pl.chained {
+			pl.meters[i] = nil // looked up again
+		}
 	}
+	// The rows that need their chain followed: not cached, or cached for
+	// another first-step value.
+	type pending struct{ metric, row int }
+	var rows []pending
+	for _, i := range pl.chained {
+		mp := &pl.compiled[i]
+		col := &s.cols[mp.col]
+		cache := pl.meters[i]
+		for k, idx := range col.idx {
+			if k < len(cache) && cache[k].filled && cache[k].idx == idx {
+				if v, ok := s.find(mp.label[0].col, idx, k); ok && cache[k].dep.same(v) {
+					continue
+				}
+			}
+			rows = append(rows, pending{i, k})
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	s.extra = map[string]gosnmp.SnmpPDU{} // dropped with the snapshot's values after the poll
 	for step := 1; ; step++ {
 		want := map[string]bool{}
 		var oids []string
 		hits := 0
-		for _, i := range pl.chained {
-			mp := &pl.compiled[i]
+		for _, r := range rows {
+			mp := &pl.compiled[r.metric]
 			if len(mp.label) <= step {
 				continue
 			}
-			for _, idx := range s.rows[mp.col] {
-				prev, ok := s.labelStep(mp, idx, step-1)
-				if !ok {
-					continue
-				}
-				next, ok := indexFrom(prev)
-				if !ok {
-					continue
-				}
-				o := mp.label[step].column + "." + next + mp.label[step].suffix
-				if _, have := s.extra[o]; have || want[o] {
-					continue
-				}
-				if v, ok := pl.labels[o]; ok {
-					s.extra[o] = v
-					hits++
-					continue
-				}
-				want[o] = true
-				oids = append(oids, o)
+			idx := s.cols[mp.col].idx[r.row]
+			prev, ok := pl.labelStep(s, mp, idx, r.row, step-1)
+			if !ok {
+				continue
 			}
+			next, ok := indexFrom(prev)
+			if !ok {
+				continue
+			}
+			o := mp.label[step].column + "." + next + mp.label[step].suffix
+			if _, have := s.extra[o]; have || want[o] {
+				hits++
+				continue
+			}
+			want[o] = true
+			oids = append(oids, o)
 		}
 		if len(oids) == 0 {
 			if hits == 0 {
@@ -354,15 +558,15 @@ func (pl *plan) readLabels(ctx context.Context, t Transport, s *snapshot) error 
 		for i, v := range got {
 			if i < len(oids) {
 				s.extra[oids[i]] = v
-				pl.labels[oids[i]] = v
 			}
 		}
 	}
 }
 
-// labelStep returns the varbind of label step k for a row.
-func (s *snapshot) labelStep(mp *metricPlan, idx string, k int) (gosnmp.SnmpPDU, bool) {
-	v, ok := s.columns[mp.label[0].col][idx]
+// labelStep returns the varbind of label step k for row idx (at position
+// hint in the metric's column), from this poll's lookups.
+func (pl *plan) labelStep(s *snapshot, mp *metricPlan, idx string, hint, k int) (gosnmp.SnmpPDU, bool) {
+	v, ok := s.find(mp.label[0].col, idx, hint)
 	if !ok {
 		return v, false
 	}
@@ -371,140 +575,119 @@ func (s *snapshot) labelStep(mp *metricPlan, idx string, k int) (gosnmp.SnmpPDU,
 		if !ok {
 			return v, false
 		}
-		v, ok = s.extra[mp.label[i].column+"."+next+mp.label[i].suffix]
-		if !ok {
+		if v, ok = s.extra[mp.label[i].column+"."+next+mp.label[i].suffix]; !ok {
 			return v, false
 		}
 	}
 	return v, true
 }
 
-type fieldKey struct{ measurement, meter, field string }
-
-// evaluate turns a snapshot into readings. Metrics earlier in the profile
-// win over later ones for the same meter and field (fallbacks). Absent
+// evaluate turns a snapshot into readings, in metric order. Absent
 // instances give no reading; values of the wrong type are skipped with a
-// debug message.
-func (pl *plan) evaluate(s *snapshot, log *slog.Logger) []Reading {
-	n := 0
-	for i := range pl.compiled {
-		if c := pl.compiled[i].col; c >= 0 {
-			n += len(s.rows[c])
-		} else {
-			n++
-		}
-	}
-	out := make([]Reading, 0, n)
-	seen := pl.seen
-	clear(seen)
-	emit := func(r Reading) {
-		k := fieldKey{r.Measurement, r.Meter, r.Field}
-		if seen[k] {
-			return
-		}
-		seen[k] = true
-		out = append(out, r)
-	}
+// debug message. The slice is the plan's own, valid until the next
+// evaluate. Several readings of one meter and field may come out (fallback
+// metrics): the first is the one that counts (toSamples, publicReadings).
+func (pl *plan) evaluate(s *snapshot, log *slog.Logger) []reading {
+	out := pl.out[:0]
 	for i, m := range pl.metrics {
 		mp := &pl.compiled[i]
 		if mp.col < 0 {
-			v, ok := s.scalars[mp.scalar]
-			if !ok {
-				continue
-			}
-			if r, ok := pl.reading(m, v, mp.scalar, m.Meter, 0, 0, 0, log); ok {
-				emit(r)
+			v := s.scalars[mp.scalar]
+			if r, ok := pl.reading(m, v, pl.scalars[mp.scalar], m.Meter, 0, 0, 0, log); ok {
+				out = append(out, r)
 			}
 			continue
 		}
-		var sum *Reading
-		col := s.columns[mp.col]
-		for _, idx := range s.rows[mp.col] {
-			v := col[idx]
-			if !s.keep(m, mp, idx) {
+		var sum *reading
+		col := &s.cols[mp.col]
+		for k, idx := range col.idx {
+			v := s.vars[col.at[k]]
+			if !s.keep(m, mp, idx, k) {
 				continue
 			}
 			var digits, esScale, esPrec float64
 			var err error
 			if mp.digits >= 0 {
-				if digits, err = s.sameRow(mp.digits, idx); err != nil {
+				if digits, err = s.sameRow(mp.digits, idx, k); err != nil {
 					log.Debug("snmp: no decimal digits", "oid", v.Name, "err", err)
 					continue
 				}
 			}
 			if mp.esScale >= 0 {
-				if esScale, err = s.sameRow(mp.esScale, idx); err != nil {
+				if esScale, err = s.sameRow(mp.esScale, idx, k); err != nil {
 					log.Debug("snmp: no sensor scale", "oid", v.Name, "err", err)
 					continue
 				}
-				if esPrec, err = s.sameRow(mp.esPrec, idx); err != nil {
+				if esPrec, err = s.sameRow(mp.esPrec, idx, k); err != nil {
 					log.Debug("snmp: no sensor precision", "oid", v.Name, "err", err)
 					continue
 				}
 			}
-			meter := s.meter(m, mp, idx)
-			r, ok := pl.reading(m, v, v.Name, meter, digits, esScale, esPrec, log)
-			if !ok {
-				continue
-			}
 			if m.Sum {
+				r, ok := pl.reading(m, v, v.Name, m.Meter, digits, esScale, esPrec, log)
+				if !ok {
+					continue
+				}
 				if sum == nil {
-					r.OID = mp.column
-					sum = &r
+					r.oid = mp.column
+					out = append(out, r)
+					sum = &out[len(out)-1]
 				} else {
-					sum.Value += r.Value
-					sum.Raw += r.Raw
+					sum.value += r.value
+					sum.raw += r.raw
 				}
 				continue
 			}
-			emit(r)
-		}
-		if sum != nil {
-			emit(*sum)
+			r, ok := pl.reading(m, v, v.Name, "", digits, esScale, esPrec, log)
+			if !ok {
+				continue
+			}
+			r.meter = pl.meter(i, s, idx, k)
+			out = append(out, r)
 		}
 	}
+	pl.out = out
 	return out
 }
 
-func (pl *plan) reading(m *Metric, v gosnmp.SnmpPDU, oid, meter string, digits, esScale, esPrec float64, log *slog.Logger) (Reading, bool) {
+func (pl *plan) reading(m *Metric, v gosnmp.SnmpPDU, oid, meter string, digits, esScale, esPrec float64, log *slog.Logger) (reading, bool) {
 	raw, err := Number(v)
 	if err != nil {
 		if !errors.Is(err, errAbsent) {
 			log.Debug("snmp: value skipped", "profile", pl.profile.Name, "oid", oid, "err", err)
 		}
-		return Reading{}, false
+		return reading{}, false
 	}
 	if m.AbsentBelow != nil && raw < *m.AbsentBelow {
 		// The MIB's "not available" sentinel: absent, never a value.
-		return Reading{}, false
+		return reading{}, false
 	}
-	r := Reading{Measurement: m.Measurement, Meter: meter, Field: m.Field, Unit: m.Unit, Raw: raw,
-		OID: oid, Object: m.Object, Kind: m.Kind, Width: m.Width}
+	r := reading{m: m, meter: meter, oid: oid, raw: raw}
 	if m.Field == "on_battery" {
 		for _, t := range m.TrueWhen {
 			if float64(t) == raw {
-				r.Value = 1
+				r.value = 1
 			}
 		}
 		return r, true
 	}
-	r.Value, err = scaleValue(m, raw, digits, esScale, esPrec)
+	r.value, err = scaleValue(m, raw, digits, esScale, esPrec)
 	if err != nil {
 		log.Debug("snmp: value skipped", "profile", pl.profile.Name, "oid", oid, "err", err)
-		return Reading{}, false
+		return reading{}, false
 	}
 	return r, true
 }
 
-func (s *snapshot) sameRow(col int, idx string) (float64, error) {
-	v, ok := s.columns[col][idx]
+func (s *snapshot) sameRow(col int, idx string, hint int) (float64, error) {
+	v, ok := s.find(col, idx, hint)
 	if !ok {
 		return 0, errAbsent
 	}
 	return Number(v)
 }
 
-func (s *snapshot) keep(m *Metric, mp *metricPlan, idx string) bool {
+func (s *snapshot) keep(m *Metric, mp *metricPlan, idx string, hint int) bool {
 	for i, c := range m.Where {
 		var val float64
 		if c.Arc > 0 {
@@ -514,7 +697,7 @@ func (s *snapshot) keep(m *Metric, mp *metricPlan, idx string) bool {
 			}
 			val = float64(a)
 		} else {
-			v, err := s.sameRow(mp.where[i].col, idx)
+			v, err := s.sameRow(mp.where[i].col, idx, hint)
 			if errors.Is(err, errAbsent) && c.IfPresent {
 				continue
 			}
@@ -563,7 +746,54 @@ func arc(idx string, n int) (uint64, bool) {
 	return v, part != ""
 }
 
-func (s *snapshot) meter(m *Metric, mp *metricPlan, idx string) string {
+// meter returns the meter of row idx (at position k) of metric i, from the
+// cache when the row, its label's source value and its chain unit are
+// those of the last poll.
+func (pl *plan) meter(i int, s *snapshot, idx string, k int) string {
+	m, mp := pl.metrics[i], &pl.compiled[i]
+	if mp.literal && m.Chain == nil {
+		return m.Meter
+	}
+	var dep labelDep
+	var labelPDU gosnmp.SnmpPDU
+	if mp.hasLbl {
+		if v, ok := s.find(mp.label[0].col, idx, k); ok {
+			labelPDU = v
+			dep = depOf(v)
+		}
+	}
+	unit, hasUnit := s.chainUnit(m, mp, idx, k)
+	cache := pl.meters[i]
+	if k < len(cache) {
+		if e := &cache[k]; e.filled && e.idx == idx && e.dep.equal(dep) && e.unit == unit {
+			return e.meter
+		}
+	}
+	meter := pl.buildMeter(s, m, mp, idx, k, labelPDU, dep.ok, unit, hasUnit)
+	for len(cache) <= k {
+		cache = append(cache, meterEntry{})
+	}
+	// idx is a slice of the agent's answer: a copy keeps the answer out of the cache.
+	cache[k] = meterEntry{idx: strings.Clone(idx), dep: dep.own(), unit: unit, meter: meter, filled: true}
+	pl.meters[i] = cache
+	return meter
+}
+
+// chainUnit returns the daisy-chain unit of a row (by arc or column).
+func (s *snapshot) chainUnit(m *Metric, mp *metricPlan, idx string, k int) (float64, bool) {
+	c := m.Chain
+	if c == nil {
+		return 0, false
+	}
+	if c.Arc > 0 {
+		a, ok := arc(idx, c.Arc)
+		return float64(a), ok
+	}
+	v, err := s.sameRow(mp.chain, idx, k)
+	return v, err == nil
+}
+
+func (pl *plan) buildMeter(s *snapshot, m *Metric, mp *metricPlan, idx string, k int, labelPDU gosnmp.SnmpPDU, haveLabel bool, unit float64, hasUnit bool) string {
 	var out string
 	if mp.literal {
 		out = m.Meter
@@ -578,7 +808,11 @@ func (s *snapshot) meter(m *Metric, mp *metricPlan, idx string) string {
 				b.WriteString(idx)
 			case 'l':
 				label := idx
-				if v, ok := s.labelStep(mp, idx, len(mp.label)-1); ok {
+				v, ok := labelPDU, haveLabel
+				if len(mp.label) > 1 {
+					v, ok = pl.labelStep(s, mp, idx, k, len(mp.label)-1)
+				}
+				if ok {
 					if t, ok := text(v); ok {
 						label = sanitize(t)
 					}
@@ -595,26 +829,61 @@ func (s *snapshot) meter(m *Metric, mp *metricPlan, idx string) string {
 		}
 		out = b.String()
 	}
-	if c := m.Chain; c != nil {
-		var unit float64
-		ok := false
-		if c.Arc > 0 {
-			var a uint64
-			a, ok = arc(idx, c.Arc)
-			unit = float64(a)
-		} else {
-			v, err := s.sameRow(mp.chain, idx)
-			unit, ok = v, err == nil
-		}
-		if ok && int(unit) != c.First {
-			out = "unit" + strconv.Itoa(int(unit)-c.First+1) + "/" + out
-		}
+	if c := m.Chain; c != nil && hasUnit && int(unit) != c.First {
+		out = "unit" + strconv.Itoa(int(unit)-c.First+1) + "/" + out
 	}
 	return out
 }
 
+// depOf returns a label source value in a comparable form. Text stays a
+// view of the agent's bytes until own is called.
+func depOf(v gosnmp.SnmpPDU) labelDep {
+	switch x := v.Value.(type) {
+	case []byte:
+		return labelDep{ok: true, raw: x}
+	case string:
+		return labelDep{ok: true, txt: x}
+	}
+	if f, err := Number(v); err == nil {
+		return labelDep{ok: true, num: f, isN: true}
+	}
+	return labelDep{ok: true, txt: "\x00" + v.Type.String()}
+}
+
+// own copies a text dependency out of the agent's buffer before it is kept.
+func (d labelDep) own() labelDep {
+	if d.raw != nil {
+		d.txt, d.raw = string(d.raw), nil
+	}
+	return d
+}
+
+// equal compares two dependencies; comparing a []byte with a string this
+// way does not allocate.
+func (d labelDep) equal(o labelDep) bool {
+	if d.ok != o.ok || d.isN != o.isN || d.num != o.num {
+		return false
+	}
+	switch {
+	case d.raw != nil && o.raw != nil:
+		return string(d.raw) == string(o.raw)
+	case d.raw != nil:
+		return string(d.raw) == o.txt
+	case o.raw != nil:
+		return d.txt == string(o.raw)
+	}
+	return d.txt == o.txt
+}
+
+// same reports whether a row's first label step still has the value d was
+// made from.
+func (d labelDep) same(v gosnmp.SnmpPDU) bool { return d.equal(depOf(v)) }
+
 // sanitize keeps a device-supplied label usable as a tag value.
 func sanitize(s string) string {
+	if !strings.ContainsAny(s, " \t,=\"") {
+		return s
+	}
 	return strings.Map(func(r rune) rune {
 		switch r {
 		case ' ', '\t', ',', '=', '"':

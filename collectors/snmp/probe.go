@@ -34,11 +34,19 @@ type ProbeResult struct {
 	DetectedBy  string    `json:"detected_by"`
 	PollMS      float64   `json:"poll_ms"`
 	Readings    []Reading `json:"readings"`
+	// Candidates are the profiles tried, in order (see Detection).
+	Candidates []CandidateResult `json:"candidates"`
+	// Power is the number of readings that meter power; 0 means the device
+	// cannot be accounted as it is (NoPowerReason says why, per candidate).
+	Power int `json:"power_readings"`
 }
 
-// Probe detects the device's profile and reads every metric once. Errors
-// wrap ErrTimeout (no answer), ErrAuth (v3 credentials refused) or
-// ErrUnknownDevice (no profile matches).
+// Probe detects the device's candidate profiles, settles on the first that
+// reads power (as a collector does) and returns that poll's readings and
+// what every candidate read. Errors wrap ErrTimeout (no answer), ErrAuth
+// (v3 credentials refused) or ErrUnknownDevice (no profile matches). A
+// device no candidate reads power from is a result with Power 0, not an
+// error: the caller decides.
 func Probe(ctx context.Context, o ProbeOptions) (*ProbeResult, error) {
 	reg := o.Profiles
 	if reg == nil {
@@ -72,18 +80,22 @@ func Probe(ctx context.Context, o ProbeOptions) (*ProbeResult, error) {
 			det = &Detection{}
 		}
 		det.Profile, det.By = p, "named"
+		det.Candidates = []Candidate{{Profile: p, By: "named"}}
 	}
 	if err != nil {
 		return nil, err
 	}
-	pl := newPlan(det.Profile, reg)
-	snap, err := pl.read(ctx, t)
+	s, err := settle(ctx, t, reg, det.Candidates, discard)
 	if err != nil {
 		return nil, err
 	}
 	res := &ProbeResult{Addr: o.Addr, SysObjectID: det.SysObjectID, SysDescr: det.SysDescr,
-		Profile: det.Profile.Name, DetectedBy: det.By}
-	res.Readings = pl.evaluate(snap, discard)
+		Readings: publicReadings(s.readings), Candidates: s.tried, Power: s.power}
+	for _, c := range s.tried {
+		if c.Chosen {
+			res.Profile, res.DetectedBy = c.Profile, c.By
+		}
+	}
 	res.PollMS = float64(time.Since(start).Microseconds()) / 1000
 	return res, nil
 }
@@ -101,6 +113,16 @@ func WriteProbe(w io.Writer, r *ProbeResult, asJSON bool) error {
 	}
 	if r.SysDescr != "" {
 		fmt.Fprintf(w, "sysDescr: %s\n", truncate(r.SysDescr, 100))
+	}
+	if len(r.Candidates) > 1 || r.Power == 0 {
+		fmt.Fprintln(w, "candidates tried:")
+		for _, c := range r.Candidates {
+			mark := " "
+			if c.Chosen {
+				mark = "*"
+			}
+			fmt.Fprintf(w, "  %s %s (%s): %s\n", mark, c.Profile, c.By, c.Reason)
+		}
 	}
 	if len(r.Readings) == 0 {
 		fmt.Fprintln(w, "no power sensors found")

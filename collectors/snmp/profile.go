@@ -47,6 +47,14 @@ type Detect struct {
 	Probe string `yaml:"probe"`
 	// Priority orders probe matches (highest first, then name).
 	Priority int `yaml:"priority"`
+	// AbsentBelow makes a probe answer below it no match (the MIB's "not
+	// supported" value). Default: the absent_below of the metric that reads
+	// the answered column.
+	AbsentBelow *float64 `yaml:"absent_below"`
+	// Fallback names the profiles to try, after the sysObjectID matches,
+	// when this profile yields no power reading: a vendor's legacy MIB,
+	// then standard MIBs (UPS-MIB, ENTITY-SENSOR-MIB).
+	Fallback []string `yaml:"fallback"`
 }
 
 // Metric maps one OID (a scalar instance or a table column) to one field.
@@ -129,7 +137,7 @@ type Chain struct {
 // fieldUnits are the schema fields a profile may fill and their units.
 var fieldUnits = map[string]map[string]string{
 	sample.Power: {"power_w": "W", "energy_kwh": "kWh", "voltage_v": "V", "current_a": "A",
-		"apparent_va": "VA", "load_pct": "%"},
+		"apparent_va": "VA", "load_pct": "%", "frequency_hz": "Hz"},
 	sample.UPS: {"battery_charge_pct": "%", "runtime_min": "min", "on_battery": "bool",
 		"input_w": "W", "output_w": "W"},
 }
@@ -203,6 +211,13 @@ func load(fsys fs.FS, dir string, base *Registry) (*Registry, error) {
 		r.byName[p.Name] = p
 	}
 	for _, p := range r.byName {
+		for _, fb := range p.Detect.Fallback {
+			if _, ok := r.byName[fb]; !ok {
+				errs = append(errs, fmt.Errorf("%s: detect.fallback: no profile named %q", p.source, fb))
+			} else if fb == p.Name {
+				errs = append(errs, fmt.Errorf("%s: detect.fallback: a profile cannot fall back to itself", p.source))
+			}
+		}
 		for _, inc := range p.Include {
 			q, ok := r.byName[inc]
 			if !ok {

@@ -13,7 +13,7 @@ func TestEmbeddedProfilesLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"apc-rpdu", "apc-rpdu2", "apc-ups", "cisco-entity-sensor", "cisco-power-ethernet-ext",
-		"cisco-switch", "cyberpower", "eaton-epdu", "eaton-xups", "entity-sensor", "power-ethernet",
+		"cisco-switch", "cyberpower", "dell-rpdu", "eaton-epdu", "eaton-xups", "entity-sensor", "hpe-pdu", "liebert-pdu", "power-ethernet",
 		"raritan-pdu2", "sentry3", "sentry4", "ups-mib", "vertiv-geist"}
 	var got []string
 	for _, p := range reg.Profiles() {

@@ -23,6 +23,8 @@ type Transport interface {
 	Get(ctx context.Context, oids []string) ([]gosnmp.SnmpPDU, error)
 	// Walk returns every varbind below each root (table columns), walking
 	// the roots side by side: GETBULK where the device can, GETNEXT where not.
+	// The returned slice may be reused by the next Walk (copy what is kept),
+	// and the caller may overwrite it.
 	Walk(ctx context.Context, roots []string) ([]gosnmp.SnmpPDU, error)
 	// Next is one GETNEXT step for each OID (used to probe standard MIBs).
 	Next(ctx context.Context, oids []string) ([]gosnmp.SnmpPDU, error)
@@ -214,13 +216,14 @@ const (
 type gosnmpTransport struct {
 	g       *gosnmp.GoSNMP
 	host    string
-	reps    uint32      // max-repetitions in use
-	maxReps uint32      // configured max-repetitions (the recovery cap)
-	noBulk  bool        // GETNEXT walks
-	v1      bool        // SNMPv1: GETNEXT for good
-	reduced bool        // the current walk had to reduce reps or fall back
-	okWalks int         // walks in a row without a reduction, at reduced settings
-	walk    *columnWalk // the last walk, restarted for the same roots
+	reps    uint32           // max-repetitions in use
+	maxReps uint32           // configured max-repetitions (the recovery cap)
+	noBulk  bool             // GETNEXT walks
+	v1      bool             // SNMPv1: GETNEXT for good
+	reduced bool             // the current walk had to reduce reps or fall back
+	okWalks int              // walks in a row without a reduction, at reduced settings
+	walk    *columnWalk      // the last walk, restarted for the same roots
+	out     []gosnmp.SnmpPDU // the last walk's varbinds, reused by the next
 }
 
 // settle is called after each successful walk: it counts walks without
@@ -240,6 +243,10 @@ func (t *gosnmpTransport) settle() {
 		t.reps, t.okWalks = min(t.reps*2, t.maxReps), 0
 	}
 }
+
+// walksInOrder: take accepts a column's next varbind only when it sorts
+// after the cursor.
+func (t *gosnmpTransport) walksInOrder() {}
 
 func (t *gosnmpTransport) Close() error {
 	if t.g.Conn == nil {
@@ -364,7 +371,8 @@ func (t *gosnmpTransport) Next(ctx context.Context, oids []string) ([]gosnmp.Snm
 
 func (t *gosnmpTransport) Walk(ctx context.Context, roots []string) ([]gosnmp.SnmpPDU, error) {
 	t.bind(ctx)
-	var out []gosnmp.SnmpPDU
+	out := t.out[:0]
+	defer func() { t.out = out[:0] }()
 	t.reduced = false
 	for start := 0; start < len(roots); start += t.maxOids() {
 		batch := roots[start:min(start+t.maxOids(), len(roots))]
@@ -586,22 +594,40 @@ func oidAfter(a, b string) bool {
 
 func compareOID(a, b string) int {
 	a, b = strings.TrimPrefix(a, "."), strings.TrimPrefix(b, ".")
+	// Skip the common prefix (a walk's next OID shares all but its last
+	// arcs with the cursor), back to the start of the arc where they part.
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	if i == len(a) && i == len(b) {
+		return 0
+	}
+	for i > 0 && a[i-1] != '.' {
+		i--
+	}
+	a, b = a[i:], b[i:]
 	for a != "" && b != "" {
 		var x, y string
-		x, a, _ = strings.Cut(a, ".")
-		y, b, _ = strings.Cut(b, ".")
+		x, a = cutArc(a)
+		y, b = cutArc(b)
 		if x == y {
 			continue
+		}
+		if c, ok := compareDecimal(x, y); ok {
+			return c
 		}
 		xi, err1 := strconv.ParseUint(x, 10, 64)
 		yi, err2 := strconv.ParseUint(y, 10, 64)
 		if err1 != nil || err2 != nil {
 			return strings.Compare(x, y)
 		}
-		if xi < yi {
+		switch {
+		case xi < yi:
 			return -1
+		case xi > yi:
+			return 1
 		}
-		return 1
 	}
 	switch {
 	case a == "" && b == "":
@@ -610,4 +636,40 @@ func compareOID(a, b string) int {
 		return -1
 	}
 	return 1
+}
+
+// cutArc splits off the first arc of a dotted OID.
+func cutArc(s string) (arc, rest string) {
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}
+
+// compareDecimal compares two arcs in canonical decimal form (digits, no
+// leading zero) without parsing: the longer number is the larger. ok is
+// false for anything else.
+func compareDecimal(x, y string) (int, bool) {
+	if !canonicalDecimal(x) || !canonicalDecimal(y) {
+		return 0, false
+	}
+	if len(x) != len(y) {
+		if len(x) < len(y) {
+			return -1, true
+		}
+		return 1, true
+	}
+	return strings.Compare(x, y), true
+}
+
+func canonicalDecimal(s string) bool {
+	if s == "" || (s[0] == '0' && len(s) > 1) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

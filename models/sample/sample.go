@@ -30,7 +30,7 @@ const (
 var Schema = map[string]map[string]Kind{
 	Power: {
 		"power_w": Float, "energy_kwh": Float, "voltage_v": Float,
-		"current_a": Float, "apparent_va": Float, "load_pct": Float,
+		"current_a": Float, "apparent_va": Float, "load_pct": Float, "frequency_hz": Float,
 	},
 	UPS: {
 		"battery_charge_pct": Float, "runtime_min": Float, "on_battery": Bool,
@@ -43,17 +43,24 @@ var Schema = map[string]map[string]Kind{
 
 // FieldNames returns the schema's fields of a measurement in a fixed order
 // (the order of the stores' columns).
+// The slice is shared: callers must not change it.
 func FieldNames(measurement string) []string {
 	switch measurement {
 	case Power:
-		return []string{"power_w", "energy_kwh", "voltage_v", "current_a", "apparent_va", "load_pct"}
+		return powerFields
 	case UPS:
-		return []string{"battery_charge_pct", "runtime_min", "on_battery", "input_w", "output_w"}
+		return upsFields
 	case Device:
-		return []string{"reachable", "poll_ms", "power_state"}
+		return deviceFields
 	}
 	return nil
 }
+
+var (
+	powerFields  = []string{"power_w", "energy_kwh", "voltage_v", "current_a", "apparent_va", "load_pct", "frequency_hz"}
+	upsFields    = []string{"battery_charge_pct", "runtime_min", "on_battery", "input_w", "output_w"}
+	deviceFields = []string{"reachable", "poll_ms", "power_state"}
+)
 
 // Series identifies one time series: a measurement and its tags.
 type Series struct {

@@ -40,10 +40,15 @@ const (
 	// FaultSensorsOnly leaves only the chassis Sensors collection of all the
 	// places Redfish puts power.
 	FaultSensorsOnly Fault = "sensors-only"
+	// FaultWrongLinks makes the chassis' EnvironmentMetrics, PowerSubsystem
+	// and Sensors links lead to resources of another type (the legacy Power,
+	// ThermalSubsystem and Controls), as buggy firmware does; the resources
+	// stay at their usual paths.
+	FaultWrongLinks Fault = "wrong-links"
 )
 
 // Faults lists the fault modes, for the CLI's help.
-var Faults = []Fault{FaultError500, FaultSlow, FaultHang, FaultLegacyOnly, FaultNoLegacy, FaultNoEnvironmentMetrics, FaultSensorsOnly}
+var Faults = []Fault{FaultError500, FaultSlow, FaultHang, FaultLegacyOnly, FaultNoLegacy, FaultNoEnvironmentMetrics, FaultSensorsOnly, FaultWrongLinks}
 
 // ParseFault returns the fault mode with the given name.
 func ParseFault(s string) (Fault, error) {

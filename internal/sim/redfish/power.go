@@ -244,6 +244,9 @@ func (b *BMC) renderLocked(key string) (map[string]any, bool) {
 	}
 	b.dropHiddenLinksLocked(doc)
 	typ, _ := doc["@odata.type"].(string)
+	if b.faults[FaultWrongLinks] && strings.HasPrefix(typ, "#Chassis.") {
+		b.wrongLinks(doc, key)
+	}
 	now := b.opts.Now()
 	if key == "" && b.opts.NoExpand {
 		delete(doc, "ProtocolFeaturesSupported")
@@ -301,6 +304,20 @@ func (b *BMC) renderLocked(key string) (map[string]any, bool) {
 		b.subtractOffOutlets(doc, func(outlet string) bool { return slices.Contains(links, outlet) })
 	}
 	return doc, true
+}
+
+// wrongLinks points a chassis' power links at resources of another type.
+func (b *BMC) wrongLinks(doc map[string]any, chassis string) {
+	for prop, target := range map[string]string{"EnvironmentMetrics": "Power", "PowerSubsystem": "ThermalSubsystem", "Sensors": "Controls"} {
+		if _, ok := doc[prop]; !ok {
+			continue
+		}
+		to := chassis
+		if _, ok := b.m.docs[chassis+"/"+target]; ok {
+			to = chassis + "/" + target
+		}
+		doc[prop] = map[string]any{"@odata.id": odataID(to)}
+	}
 }
 
 // subtractOffOutlets lowers PowerWatts by the mockup power of switched-off

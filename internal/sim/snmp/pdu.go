@@ -22,15 +22,39 @@ type device struct {
 func newDevice(rec *Recording, controls []ControlRule, vary *Variation) *device {
 	d := &device{
 		name:     rec.Name,
-		vars:     slices.Clone(rec.Vars),
-		names:    make([]string, len(rec.Vars)),
+		vars:     rec.Vars,
+		names:    recordingNames(rec),
 		controls: controls,
 		vary:     vary,
 	}
-	for i := range d.vars {
-		d.names[i] = d.vars[i].OID.String()
+	if len(controls) > 0 {
+		// SETs change values: this device gets its own copy. Without
+		// controls nothing is written, and the recording (with its OID
+		// strings) is shared by every agent that serves it: a benchmark
+		// runs hundreds of agents from one recording.
+		d.vars = slices.Clone(rec.Vars)
 	}
 	return d
+}
+
+// names holds the OID strings of each recording, made once.
+var names sync.Map // *Recording → []string
+
+// recordingNames returns the OID strings of rec's variables, with a
+// leading dot, shared by every device serving rec. A recording's variables
+// must not change once it is served.
+func recordingNames(rec *Recording) []string {
+	if v, ok := names.Load(rec); ok {
+		if n := v.([]string); len(n) == len(rec.Vars) {
+			return n
+		}
+	}
+	n := make([]string, len(rec.Vars))
+	for i := range rec.Vars {
+		n[i] = rec.Vars[i].OID.String()
+	}
+	names.Store(rec, n)
+	return n
 }
 
 // find returns the index of oid, or where it would be inserted, and whether

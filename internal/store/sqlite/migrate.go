@@ -93,6 +93,10 @@ var migrations = []string{
 		footprint_kg   REAL,          -- NULL: the class default applies
 		imported_at    TEXT NOT NULL
 	);`,
+
+	// 5: the AC line frequency of a power meter (sample field frequency_hz),
+	// appended as the last column, as sample.FieldNames lists it.
+	`ALTER TABLE power ADD COLUMN frequency_hz REAL;`,
 }
 
 // SchemaTooNewError is returned by Open for a database written by a newer

@@ -66,9 +66,9 @@ func TestMigrateFromOlderVersion(t *testing.T) {
 			equal(t, "Latest", latest(t, s, store.Query{Measurement: sample.Power}),
 				[]sample.Sample{pw(ser, t0, sample.F("power_w", 42))})
 			// The existing series is found, not duplicated.
-			write(t, s, pw(ser, t0, sample.F("energy_kwh", 1)))
+			write(t, s, pw(ser, t0, sample.F("energy_kwh", 1), sample.F("frequency_hz", 50.01)))
 			equal(t, "Latest", latest(t, s, store.Query{Measurement: sample.Power}),
-				[]sample.Sample{pw(ser, t0, sample.F("power_w", 42), sample.F("energy_kwh", 1))})
+				[]sample.Sample{pw(ser, t0, sample.F("power_w", 42), sample.F("energy_kwh", 1), sample.F("frequency_hz", 50.01))})
 		}
 		if err := s.Compact(context.Background()); err != nil { // needs the newest table
 			t.Error(err)

@@ -32,6 +32,7 @@ func Samples() []sample.Sample {
 			sample.F("power_w", 1000+float64(i)), // 1000..1119 W
 			sample.F("energy_kwh", 500+float64(i)/60),
 			sample.F("voltage_v", 230.5),
+			sample.F("frequency_hz", 49.98), // the last column of the power table (schema v5)
 		}})
 		out = append(out, sample.Sample{Series: pdu("outlet/1"), Time: at, Fields: []sample.Field{
 			sample.F("power_w", 100),

@@ -1,0 +1,27 @@
+//go:build unix
+
+package snmpbench
+
+import (
+	"runtime"
+	"syscall"
+	"time"
+)
+
+// usage is the process's CPU time so far and its peak resident set.
+type usage struct {
+	CPU    time.Duration // user + system
+	MaxRSS int64         // bytes
+}
+
+func readUsage() (usage, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return usage{}, err
+	}
+	u := usage{CPU: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), MaxRSS: int64(ru.Maxrss)}
+	if runtime.GOOS != "darwin" && runtime.GOOS != "ios" {
+		u.MaxRSS *= 1024 // kilobytes everywhere but on Apple systems
+	}
+	return u, nil
+}
