@@ -21,6 +21,7 @@ import (
 	"github.com/ecometer/ecometer/collectors/redfish"
 	"github.com/ecometer/ecometer/collectors/snmp"
 	"github.com/ecometer/ecometer/config"
+	"github.com/ecometer/ecometer/internal/collection"
 )
 
 // redfishPasswordEnv is read when --password-file is not given.
@@ -62,11 +63,12 @@ func newProbeCommand() *cli.Command {
 			&cli.StringFlag{Name: "v3-priv-key", Usage: "SNMPv3 privacy passphrase: env:NAME or file:/path"},
 			&cli.StringFlag{Name: "profile", Usage: "use profile `NAME` instead of detecting one"},
 			&cli.StringFlag{Name: "profiles-dir", Usage: "add the profiles (*.yaml) in `DIR` to the built-in ones"},
-			&cli.StringFlag{Name: "user", Usage: "Redfish `USER` (logs in with a session)"},
+			&cli.StringFlag{Name: "user", Usage: "Redfish `USER`"},
+			&cli.StringFlag{Name: "auth", Usage: "Redfish login: session (X-Auth-Token) or basic (for BMCs that refuse sessions)", Value: "session"},
 			&cli.StringFlag{Name: "password-file", Usage: "Redfish password `FILE` (default: $" + redfishPasswordEnv + ")"},
 			&cli.StringFlag{Name: "ca", Usage: "Redfish: PEM `FILE` of the CAs to trust for the BMC"},
 			&cli.BoolFlag{Name: "insecure-skip-verify", Usage: "Redfish: do not verify the BMC's certificate (labs only)"},
-			&cli.DurationFlag{Name: "timeout", Usage: "per request (default 2s for SNMP, 10s for Redfish)"},
+			&cli.DurationFlag{Name: "timeout", Usage: "per request (default 2s for SNMP, 10s for Redfish)", HideDefault: true},
 			&cli.IntFlag{Name: "retries", Usage: "SNMP retries after a timeout", Value: 1},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 		},
@@ -90,6 +92,7 @@ func newProbeCommand() *cli.Command {
 				ProfilesDir:  cmd.String("profiles-dir"),
 				User:         cmd.String("user"),
 				PasswordFile: cmd.String("password-file"),
+				Auth:         cmd.String("auth"),
 				CAFile:       cmd.String("ca"),
 				Insecure:     cmd.Bool("insecure-skip-verify"),
 				Timeout:      cmd.Duration("timeout"),
@@ -119,6 +122,7 @@ type probeOptions struct {
 
 	User         string
 	PasswordFile string
+	Auth         string // session (default) or basic
 	CAFile       string
 	Insecure     bool
 
@@ -294,7 +298,7 @@ func probeSNMP(ctx context.Context, opts probeOptions, s streams) error {
 	}
 	res, err := snmp.Probe(ctx, snmp.ProbeOptions{
 		Addr: host, Port: port, Version: cred.Version, Community: cred.Community, V3: cred.V3,
-		Profile: opts.Profile, Timeout: timeout, Retries: snmpRetries(opts.Retries), Profiles: reg,
+		Profile: opts.Profile, Timeout: timeout, Retries: collection.Retries(opts.Retries), Profiles: reg,
 	})
 	if err != nil {
 		return snmpProbeError(net.JoinHostPort(host, strconv.Itoa(int(port))), cred.Version, timeout, opts.Retries, err)
@@ -308,15 +312,6 @@ func probeSNMP(ctx context.Context, opts probeOptions, s streams) error {
 		return fmt.Errorf("probe %s: no power reading: %s", net.JoinHostPort(host, strconv.Itoa(int(port))), snmp.NoPowerReason(res.Candidates))
 	}
 	return nil
-}
-
-// snmpRetries maps the --retries flag to snmp.Conn, where 0 means the
-// default (1) and a negative number none.
-func snmpRetries(n int) int {
-	if n <= 0 {
-		return -1
-	}
-	return n
 }
 
 func loadProfiles(dir string) (*snmp.Registry, error) {
@@ -344,7 +339,10 @@ func snmpProbeError(addr string, v snmp.Version, timeout time.Duration, retries 
 	if retries > 0 {
 		tries = fmt.Sprintf("%d tries", 1+retries)
 	}
+	var dns *net.DNSError
 	switch {
+	case errors.As(err, &dns):
+		return fmt.Errorf("probe %s: the host name does not resolve (DNS: %s): check the name, or use the device's IP address", addr, dns.Err)
 	case errors.Is(err, snmp.ErrAuth):
 		return fmt.Errorf("probe %s: the SNMPv3 agent refused the credentials: check --v3-user, the protocols and both keys", addr)
 	case errors.Is(err, snmp.ErrTimeout):
@@ -380,8 +378,11 @@ func probeRedfish(ctx context.Context, endpoint string, opts probeOptions, s str
 	if err != nil {
 		return err
 	}
+	if opts.Auth != "" && opts.Auth != "session" && opts.Auth != "basic" {
+		return usageErrorf("probe: --auth %q: want session or basic", opts.Auth)
+	}
 	res, err := redfish.Probe(ctx, redfish.Options{
-		Endpoint: u.Scheme + "://" + u.Host, Username: opts.User, Password: password,
+		Endpoint: u.Scheme + "://" + u.Host, Username: opts.User, Password: password, BasicAuth: opts.Auth == "basic",
 		CAFile: opts.CAFile, InsecureSkipVerify: opts.Insecure, Timeout: opts.Timeout,
 		Logger: warnLogger(s.ErrOut),
 	})
@@ -439,6 +440,9 @@ func redfishProbeError(u *url.URL, timeout time.Duration, err error) error {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
+	if h := redfish.Hint(err, u.Scheme); h != "" {
+		return fmt.Errorf("probe %s: %s", addr, h)
+	}
 	switch {
 	case errors.As(err, &se) && (se.Status == 401 || se.Status == 403):
 		return fmt.Errorf("probe %s: the BMC refused the login (HTTP %d): check --user and the password (--password-file or $%s)", addr, se.Status, redfishPasswordEnv)
@@ -446,8 +450,6 @@ func redfishProbeError(u *url.URL, timeout time.Duration, err error) error {
 		return fmt.Errorf("probe %s: the BMC's certificate is not valid for %s (%v): use the name in the certificate, or --insecure-skip-verify in a lab", addr, u.Hostname(), badHost.Error())
 	case errors.As(err, &unknownCA), errors.As(err, &certErr):
 		return fmt.Errorf("probe %s: the BMC's certificate is not trusted: pass its CA with --ca FILE, or --insecure-skip-verify in a lab", addr)
-	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
-		return fmt.Errorf("probe %s: the service speaks plain HTTP, not HTTPS: use http://%s", addr, u.Host)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("probe %s: connection refused: check the address and port, and that the BMC's Redfish service is enabled", addr)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():

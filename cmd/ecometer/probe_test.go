@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -318,8 +319,13 @@ func TestProbeRedfishErrors(t *testing.T) {
 			"--user admin needs a password: --password-file FILE or $" + redfishPasswordEnv},
 		{"path in URL", probeOptions{Target: "redfish://" + host + "/redfish/v1"}, 2,
 			"want redfish://HOST[:PORT] (no user, no path)"},
-		{"plain http server", probeOptions{Target: "redfish://" + plainHTTP(t), Timeout: 2 * time.Second}, 1,
-			"the service speaks plain HTTP, not HTTPS: use http://"},
+		{"https to a plain HTTP port", probeOptions{Target: "redfish://" + plainHTTP(t), Timeout: 2 * time.Second}, 1,
+			"the port speaks plain HTTP, not HTTPS: use http://HOST:PORT (labs only), or the BMC's HTTPS port"},
+		{"http to an HTTPS port", probeOptions{Target: "http://" + host, User: "admin", PasswordFile: good, Timeout: 2 * time.Second}, 1,
+			"the port does not answer plain HTTP (it likely speaks TLS): use https://HOST:PORT or redfish://HOST:PORT"},
+		{"session login refused with 405", probeOptions{Target: "http://" + noSessions(t), User: "admin", PasswordFile: good, Timeout: 2 * time.Second}, 1,
+			"the BMC does not take session logins (HTTP 405 on POST /redfish/v1/SessionService/Sessions): use basic auth (redfish.auth: basic in the config; --auth basic with probe)"},
+		{"bad --auth", probeOptions{Target: "redfish://" + host, Auth: "digest"}, 2, `--auth "digest": want session or basic`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -334,6 +340,35 @@ func TestProbeRedfishErrors(t *testing.T) {
 				t.Fatal("error shows a password")
 			}
 		})
+	}
+}
+
+// noSessions is a BMC that answers 405 to a session login but takes basic
+// auth (some older firmware); it returns its host:port.
+func noSessions(t *testing.T) string {
+	t.Helper()
+	b, err := simredfish.New(simredfish.Options{MockupDir: testenv.CorpusPath(t, "redfish", "public-rackmount1"), Username: "admin", Password: bmcPassword,
+		BasicAuth: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/redfish/v1/SessionService/Sessions" {
+			http.Error(w, "sessions not supported", http.StatusMethodNotAllowed)
+			return
+		}
+		b.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// With --auth basic, the BMC that refuses sessions answers.
+func TestProbeRedfishBasicAuth(t *testing.T) {
+	pw := writeFile(t, "bmc.pw", bmcPassword)
+	out, _, err := runProbeT(t, probeOptions{Target: "http://" + noSessions(t), User: "admin", PasswordFile: pw, Auth: "basic", Timeout: 5 * time.Second})
+	if err != nil || !strings.Contains(out, "374") {
+		t.Errorf("basic auth probe: %v\n%s", err, out)
 	}
 }
 

@@ -171,6 +171,9 @@ func (c *Collector) Collect(ctx context.Context, at time.Time) ([]sample.Sample,
 		c.fails, c.nextTry = 0, time.Time{}
 	}
 	c.mu.Unlock()
+	if err != nil {
+		err = explain(err, c.conn.scheme())
+	}
 	if err != nil && !reachable {
 		err = fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"unicode/utf8"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -226,6 +227,12 @@ func (c *conn) do(ctx context.Context, method, path string, body []byte) (*respo
 	}
 }
 
+// scheme is the endpoint's URL scheme, http or https.
+func (c *conn) scheme() string {
+	scheme, _, _ := strings.Cut(c.base, "://")
+	return scheme
+}
+
 func statusError(r *response) *StatusError {
 	se := &StatusError{Status: r.status}
 	var e struct {
@@ -235,6 +242,13 @@ func statusError(r *response) *StatusError {
 	}
 	if json.Unmarshal(r.body, &e) == nil {
 		se.Body = e.Error.Message
+	} else if txt := strings.TrimSpace(string(r.body)); txt != "" && utf8.ValidString(txt) {
+		// Not Redfish: a web server's own page (e.g. "Client sent an
+		// HTTP request to an HTTPS server"), which says what is wrong.
+		if len(txt) > 200 {
+			txt = txt[:200] + "…"
+		}
+		se.Body = txt
 	}
 	return se
 }
