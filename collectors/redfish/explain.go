@@ -26,7 +26,7 @@ func Hint(err error, scheme string) string {
 		return "the port speaks plain HTTP, not HTTPS: use http://HOST:PORT (labs only), or the BMC's HTTPS port"
 	case scheme == "http" && errors.As(err, &se) && se.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(se.Body), "https"),
 		scheme == "http" && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		strings.Contains(err.Error(), "malformed HTTP") || strings.Contains(err.Error(), "connection reset by peer")):
+			strings.Contains(err.Error(), "malformed HTTP") || strings.Contains(err.Error(), "connection reset by peer")):
 		return "the port does not answer plain HTTP (it likely speaks TLS): use https://HOST:PORT or redfish://HOST:PORT"
 	case errors.As(err, &se) && se.Status == http.StatusMethodNotAllowed && strings.Contains(err.Error(), "login"):
 		return "the BMC does not take session logins (HTTP 405 on POST " + sessionsPath + "): use basic auth (redfish.auth: basic in the config; --auth basic with probe)"

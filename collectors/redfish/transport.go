@@ -14,10 +14,10 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"unicode/utf8"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stmcginnis/gofish/schemas"
 )
