@@ -86,15 +86,16 @@ func (o LevelOptions) WithDefaults() LevelOptions {
 // (sorted, from baseline.Builder.Score) of a period ending at to.
 //
 // A deviation is a run of at least Persistence hours whose modified z-score
-// passes ±Threshold, going on while it stays beyond ±Continue. A drift is an
-// episode of the two-sided tabular CUSUM (Page, "Continuous inspection
-// schemes", Biometrika 41, 1954; as in Montgomery, "Introduction to
-// Statistical Quality Control", ch. 9) on the clipped scores, from the last
-// hour its sum was 0 to the hour it is again, once the sum passed h. When a
-// deviation in the same direction starts between an episode's onset and its
-// alarm, the change was a step, reported as that deviation; otherwise it is
-// a drift, and same-direction deviations that start later in the episode are
-// part of it.
+// passes ±Threshold, going on until Persistence hours in a row fall within
+// ±Continue. A drift is an episode of the two-sided tabular CUSUM (Page,
+// "Continuous inspection schemes", Biometrika 41, 1954; as in Montgomery,
+// "Introduction to Statistical Quality Control", ch. 9) on the daily means
+// of the clipped scores: from the day after its sum was last 0 to the last
+// day before it is 0 again, once the sum passed h. When a deviation in the
+// same direction is under way between an episode's onset and its alarm, the
+// change was a step, reported as that deviation; otherwise it is a drift,
+// and same-direction deviations that start later in the episode are part
+// of it.
 func Levels(m Meter, res []baseline.Residual, to time.Time, o LevelOptions) []Anomaly {
 	o = o.WithDefaults()
 	if len(res) == 0 {
@@ -116,8 +117,8 @@ func Levels(m Meter, res []baseline.Residual, to time.Time, o LevelOptions) []An
 			var later []int
 			for j, d := range devs {
 				switch {
-				case d.first >= ep.first && d.first <= ep.alarm:
-					step = true
+				case d.first <= ep.alarm && d.last >= ep.first:
+					step = true // under way before the CUSUM alarmed
 				case d.first > ep.alarm && d.first <= ep.last:
 					later = append(later, j)
 				}
