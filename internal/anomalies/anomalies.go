@@ -97,8 +97,8 @@ func (r *Report) Count() map[anomaly.Kind]int {
 const week = 7 * 24 * time.Hour
 
 // Detect checks [o.From, o.To) for anomalies: each power meter against its
-// hour-of-week baseline (deviations, drift), flat lines and counter
-// resets; each site's PUE for steps; each UPS's efficiency; each device with
+// hour-of-week baseline (deviations, drift; hours its device reported Off
+// are left out), flat lines and counter resets; each site's PUE for steps; each UPS's efficiency; each device with
 // a Redfish power state for power drawn while Off (its own meters, and the
 // outlet that feeds it); each device's phases for imbalance. It reads the
 // power meters' hourly aggregates one series at a time (HourlyEach) and the
@@ -193,6 +193,10 @@ func Detect(ctx context.Context, rd store.Reader, cfg *config.Config, o Options)
 			note("%s: less than %d weeks of history before %s, no baseline", mh.Ref, bo.MinWeeks, from.Format("2006-01-02"))
 		} else {
 			rep.Scored++
+			iv, hasOff := off[deviceKey{mh.Ref.Site, mh.Ref.Device}]
+			if hasOff {
+				sc.Residuals = withoutOff(sc.Residuals, iv)
+			}
 			found = append(found, anomaly.Levels(m, sc.Residuals, to, o.Levels)...)
 		}
 		_, hasOff := off[deviceKey{mh.Ref.Site, mh.Ref.Device}]
@@ -238,6 +242,18 @@ func Detect(ctx context.Context, rd store.Reader, cfg *config.Config, o Options)
 	}
 	slices.Sort(rep.Notes)
 	return rep, nil
+}
+
+// withoutOff drops the hours a device spent mostly Off: a planned power-down
+// is not a deviation from its usual load. It reuses res.
+func withoutOff(res []baseline.Residual, off []anomaly.Interval) []baseline.Residual {
+	out := res[:0]
+	for _, r := range res {
+		if anomaly.Covered(off, r.Hour, r.Hour.Add(time.Hour)) < time.Hour/2 {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // deviceKey names a device at a site.

@@ -92,10 +92,12 @@ func (o LevelOptions) WithDefaults() LevelOptions {
 // "Introduction to Statistical Quality Control", ch. 9) on the daily means
 // of the clipped scores: from the day after its sum was last 0 to the last
 // day before it is 0 again, once the sum passed h. When a deviation in the
-// same direction is under way between an episode's onset and its alarm, the
-// change was a step, reported as that deviation; otherwise it is a drift,
-// and same-direction deviations that start later in the episode are part
-// of it.
+// same direction is under way between an episode's onset and its alarm and
+// began abruptly (see creeping), the change was a step, reported as one
+// deviation from the first to the last of the episode's deviations. Otherwise the same-direction deviations within the episode
+// are part of it, and it is a drift when its daily changes grow like a ramp
+// (see growing), else a level shift too small for the hourly test,
+// reported as a deviation.
 func Levels(m Meter, res []baseline.Residual, to time.Time, o LevelOptions) []Anomaly {
 	o = o.WithDefaults()
 	if len(res) == 0 {
@@ -117,13 +119,26 @@ func Levels(m Meter, res []baseline.Residual, to time.Time, o LevelOptions) []An
 			var later []int
 			for j, d := range devs {
 				switch {
-				case d.first <= ep.alarm && d.last >= ep.first:
-					step = true // under way before the CUSUM alarmed
-				case d.first > ep.alarm && d.first <= ep.last:
+				case d.first <= ep.alarm && d.last >= ep.first && !creeping(res, d, sign, o.Clip):
+					step = true // under way before the CUSUM alarmed, and abrupt
+				case d.last >= ep.first && d.first <= ep.last:
 					later = append(later, j)
 				}
 			}
 			if step {
+				// One change: the deviations within the episode are its
+				// pieces, split where noise pulled hours back for a while.
+				merged := span{first: -1}
+				for j, d := range devs {
+					if d.last >= ep.first && d.first <= ep.last {
+						if merged.first < 0 {
+							merged.first = d.first
+						}
+						merged.last = max(merged.last, d.last)
+						absorbed[j] = true
+					}
+				}
+				out = append(out, deviation(m, res, merged, sign, lastData, to, o))
 				continue
 			}
 			peak := 0.0
@@ -133,7 +148,11 @@ func Levels(m Meter, res []baseline.Residual, to time.Time, o LevelOptions) []An
 					peak = max(peak, sign*res[i].Z)
 				}
 			}
-			out = append(out, drift(m, res, ep, sign, peak, lastData, to, o))
+			if growing(ds[ep.dFirst:ep.dLast+1], sign) {
+				out = append(out, drift(m, res, ep, sign, peak, lastData, to, o))
+			} else {
+				out = append(out, shift(m, res, ep, sign, peak, lastData, to, o))
+			}
 		}
 		for j, d := range devs {
 			if !absorbed[j] {
@@ -145,20 +164,97 @@ func Levels(m Meter, res []baseline.Residual, to time.Time, o LevelOptions) []An
 	return out
 }
 
-// episode is a CUSUM episode: onset, alarm and last hour, as indexes.
-type episode struct{ first, alarm, last int }
+// creeping reports whether deviation d crept in rather than stepped: the
+// 24 hours before it already showed, on average, a clear change in its
+// direction (a mean clipped score of at least 1) of at least 40 % of its
+// first 12 hours'. A step shows nothing before it; a meter with little
+// noise crosses the threshold partway through a drift.
+func creeping(res []baseline.Residual, d span, sign, clip float64) bool {
+	start := res[d.first].Hour
+	var lz, lw, le, fw, fe float64
+	n := 0
+	for i := d.first - 1; i >= 0 && !res[i].Hour.Before(start.Add(-24*time.Hour)); i-- {
+		c := math.Max(-clip, math.Min(clip, res[i].Z))
+		lz += c
+		lw += c * res[i].Scale / baseline.ZConstant
+		le += res[i].Expected
+		n++
+	}
+	if n < 12 || sign*lz/float64(n) < 1 {
+		return false
+	}
+	for i := d.first; i <= d.last && res[i].Hour.Before(start.Add(12*time.Hour)); i++ {
+		c := math.Max(-clip, math.Min(clip, res[i].Z))
+		fw += c * res[i].Scale / baseline.ZConstant
+		fe += res[i].Expected
+	}
+	if le == 0 || fe == 0 {
+		return false
+	}
+	return sign*lw/le >= 0.4*sign*fw/fe
+}
+
+// episode is a CUSUM episode: onset, alarm and last hour, as indexes, and
+// its first and last day.
+type episode struct{ first, alarm, last, dFirst, dLast int }
+
+// growing reports whether the episode's daily changes (medians; at least 3
+// days) grow like a ramp rather than jump like a step: a least-squares line
+// fits them more closely than the best single step from 0 to a level, and
+// rises over the episode by at least half of where it ends.
+func growing(ds []day, sign float64) bool {
+	n := len(ds)
+	if n < 3 {
+		return false
+	}
+	c := make([]float64, n)
+	var sx, sy, sxx, sxy float64
+	for i, d := range ds {
+		c[i] = sign * d.median
+		x := float64(i)
+		sx, sy, sxx, sxy = sx+x, sy+c[i], sxx+x*x, sxy+x*c[i]
+	}
+	fn := float64(n)
+	b := (fn*sxy - sx*sy) / (fn*sxx - sx*sx)
+	a := (sy - b*sx) / fn
+	var ramp float64
+	for i, y := range c {
+		e := y - (a + b*float64(i))
+		ramp += e * e
+	}
+	stepSSE := math.Inf(1)
+	for tau := 0; tau < n; tau++ {
+		var level, sse float64
+		for _, y := range c[tau:] {
+			level += y
+		}
+		level /= float64(n - tau)
+		for i, y := range c {
+			e := y
+			if i >= tau {
+				e = y - level
+			}
+			sse += e * e
+		}
+		stepSSE = math.Min(stepSSE, sse)
+	}
+	grown := b * float64(n-1)
+	return grown > 0 && grown >= 0.5*(a+grown) && ramp < stepSSE
+}
 
 // day is one 24-hour block of residuals, as indexes, and its mean score.
 type day struct {
 	first, last int
 	z           float64 // mean clipped score
 	change      float64 // mean reading over mean expected, − 1, readings clipped as the scores
+	median      float64 // median of the hours' reading over expected, − 1: the day's change, robust to odd hours
 }
 
 // days cuts res into 24-hour blocks from its first hour; a block needs 12
 // hours.
 func days(res []baseline.Residual, clip float64) []day {
 	var out []day
+	var rel []float64
 	for i := 0; i < len(res); {
 		end := res[i].Hour.Add(24 * time.Hour)
 		d := day{first: i}
@@ -178,6 +274,15 @@ func days(res []baseline.Residual, clip float64) []day {
 			d.z = z / float64(n)
 			if e != 0 {
 				d.change = w/e - 1
+			}
+			rel = rel[:0]
+			for _, r := range res[d.first:i] {
+				if r.Expected != 0 {
+					rel = append(rel, r.W/r.Expected-1)
+				}
+			}
+			if len(rel) > 0 {
+				d.median = baseline.Median(rel)
 			}
 			out = append(out, d)
 		}
@@ -217,12 +322,13 @@ func cusum(res []baseline.Residual, ds []day, sign float64, o LevelOptions) []ep
 			k := max(e.first, j-3)
 			sum := 0.0
 			for _, d := range ds[k:j] {
-				sum += sign * d.change
+				sum += sign * d.median
 			}
 			peak = math.Max(peak, sum/float64(j-k))
 		}
 		if 100*peak >= o.MinDriftPct {
-			out = append(out, episode{first: ds[e.first].first, alarm: ds[e.alarm].last, last: ds[e.last].last})
+			out = append(out, episode{first: ds[e.first].first, alarm: ds[e.alarm].last, last: ds[e.last].last,
+				dFirst: e.first, dLast: e.last})
 		}
 	}
 	return out
@@ -268,6 +374,43 @@ func deviation(m Meter, res []baseline.Residual, d span, sign float64, lastData,
 			m.name(), math.Abs(pct(obs, exp)), more, when(first.Hour, m.Loc), until, hoursText(hours), watts(obs), watts(exp)),
 		fmt.Sprintf("the median of the same hours of the week over the weeks before; modified z-score up to %+.1f (flagged beyond ±%.1f for %d hours in a row).",
 			sign*peak, o.Threshold, o.Persistence),
+		cause)
+	return a
+}
+
+// shift reports a CUSUM episode whose change is level, not growing: a step
+// too small to pass the threshold hour by hour, reported as a deviation.
+func shift(m Meter, res []baseline.Residual, ep episode, sign, peak float64, lastData, to time.Time, o LevelOptions) Anomaly {
+	first, last := res[ep.first], res[ep.last]
+	var obs, exp float64
+	for i := ep.first; i <= ep.last; i++ {
+		obs += res[i].W
+		exp += res[i].Expected
+	}
+	n := float64(ep.last - ep.first + 1)
+	obs, exp = obs/n, exp/n
+	a := m.anomaly(Deviation, first.Hour, last.Hour.Add(time.Hour))
+	a.Direction = direction(sign)
+	a.Open = isOpen(last.Hour, lastData, to, openSlack)
+	hours := int(last.Hour.Sub(first.Hour)/time.Hour) + 1
+	a.Evidence = map[string]float64{"observed_w": obs, "expected_w": exp, "change_pct": pct(obs, exp),
+		"hours": float64(hours), "cusum_k": o.CUSUMK, "cusum_h": o.CUSUMH, "threshold_z": o.Threshold}
+	if peak > 0 {
+		a.Evidence["peak_z"] = sign * peak
+	}
+	more, cause := "more", "A small rise like this is added or moved load, or equipment that no longer goes idle."
+	if sign < 0 {
+		more, cause = "less", "A small fall like this is load that went away (equipment switched off or moved)."
+	}
+	until := "until " + when(a.End, m.Loc)
+	if a.Open {
+		until = "and is still doing so at the end of the period"
+	}
+	a.Explanation = sentence(
+		fmt.Sprintf("%s has drawn %.0f %% %s than usual since about %s %s (%s): %s on average against %s expected.",
+			m.name(), math.Abs(pct(obs, exp)), more, when(first.Hour, m.Loc), until, hoursText(hours), watts(obs), watts(exp)),
+		fmt.Sprintf("Few hours were far enough off to stand out by themselves (modified z-score beyond ±%.1f), but together they are beyond chance: the CUSUM of its daily mean scores (k = %g, h = %g) alarmed on the day to %s.",
+			o.Threshold, o.CUSUMK, o.CUSUMH, when(res[ep.alarm].Hour.Add(time.Hour), m.Loc)),
 		cause)
 	return a
 }

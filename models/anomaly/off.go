@@ -55,8 +55,8 @@ func (p *OffPeriods) Periods() []Interval {
 	return p.out
 }
 
-// overlap returns how much of [from, to) the sorted intervals cover.
-func overlap(iv []Interval, from, to time.Time) time.Duration {
+// Covered returns how much of [from, to) the sorted intervals cover.
+func Covered(iv []Interval, from, to time.Time) time.Duration {
 	var d time.Duration
 	for _, x := range iv {
 		if !x.From.Before(to) {
@@ -115,7 +115,7 @@ func PowerWhileOffRuns(m Meter, points []baseline.Point, off []Interval, offDevi
 		if p.Hour.Before(from) || !p.Hour.Before(to) {
 			continue
 		}
-		share := float64(overlap(off, p.Hour, p.Hour.Add(time.Hour))) / float64(time.Hour)
+		share := float64(Covered(off, p.Hour, p.Hour.Add(time.Hour))) / float64(time.Hour)
 		hs = append(hs, hourOff{p, share})
 	}
 	if len(hs) == 0 {
