@@ -128,7 +128,7 @@ func Levels(m Meter, res []baseline.Residual, to time.Time, o LevelOptions) []An
 			if step {
 				// One change: the deviations within the episode are its
 				// pieces, split where noise pulled hours back for a while.
-				merged := span{first: -1}
+				merged := span{first: -1, last: ep.last}
 				for j, d := range devs {
 					if d.last >= ep.first && d.first <= ep.last {
 						if merged.first < 0 {
@@ -148,9 +148,12 @@ func Levels(m Meter, res []baseline.Residual, to time.Time, o LevelOptions) []An
 					peak = max(peak, sign*res[i].Z)
 				}
 			}
-			if growing(ds[ep.dFirst:ep.dLast+1], sign) {
+			if grows, tau := growing(ds[ep.dFirst:ep.dLast+1], sign); grows {
 				out = append(out, drift(m, res, ep, sign, peak, lastData, to, o))
 			} else {
+				// A level shift starts where the best step does, which the
+				// CUSUM's onset (its sum wanders off 0 in noise) only bounds.
+				ep.first = ds[ep.dFirst+tau].first
 				out = append(out, shift(m, res, ep, sign, peak, lastData, to, o))
 			}
 		}
@@ -201,11 +204,12 @@ type episode struct{ first, alarm, last, dFirst, dLast int }
 // growing reports whether the episode's daily changes (medians; at least 3
 // days) grow like a ramp rather than jump like a step: a least-squares line
 // fits them more closely than the best single step from 0 to a level, and
-// rises over the episode by at least half of where it ends.
-func growing(ds []day, sign float64) bool {
+// rises over the episode by at least half of where it ends. It also
+// returns the day that best step starts on.
+func growing(ds []day, sign float64) (bool, int) {
 	n := len(ds)
 	if n < 3 {
-		return false
+		return false, 0
 	}
 	c := make([]float64, n)
 	var sx, sy, sxx, sxy float64
@@ -222,7 +226,7 @@ func growing(ds []day, sign float64) bool {
 		e := y - (a + b*float64(i))
 		ramp += e * e
 	}
-	stepSSE := math.Inf(1)
+	stepSSE, best := math.Inf(1), 0
 	for tau := 0; tau < n; tau++ {
 		var level, sse float64
 		for _, y := range c[tau:] {
@@ -236,10 +240,12 @@ func growing(ds []day, sign float64) bool {
 			}
 			sse += e * e
 		}
-		stepSSE = math.Min(stepSSE, sse)
+		if sse < stepSSE {
+			stepSSE, best = sse, tau
+		}
 	}
 	grown := b * float64(n-1)
-	return grown > 0 && grown >= 0.5*(a+grown) && ramp < stepSSE
+	return grown > 0 && grown >= 0.5*(a+grown) && ramp < stepSSE, best
 }
 
 // day is one 24-hour block of residuals, as indexes, and its mean score.

@@ -64,6 +64,10 @@ func TestLevels(t *testing.T) {
 			}
 			return w
 		}), []want{{kind: Deviation, dir: "up", start: at(200), end: at(206), endSlack: 2 * time.Hour}}},
+		// Too small for the hourly test (z ≈ 2), found by the CUSUM as a
+		// level shift: a deviation from about the day it started.
+		{"small step up", change(100, func(_ int, w float64) float64 { return w * 1.1 }),
+			[]want{{kind: Deviation, dir: "up", start: at(100), startSlack: 30 * time.Hour, open: true}}},
 		{"slow drift up", change(24, func(h int, w float64) float64 { return w * (1 + 0.001*float64(h-24)) }),
 			[]want{{kind: Drift, dir: "up", start: at(24), startSlack: 48 * time.Hour, open: true}}},
 		{"slow drift down", change(24, func(h int, w float64) float64 { return w * (1 - 0.001*float64(h-24)) }),
@@ -129,4 +133,43 @@ func describe(list []Anomaly) string {
 			a.Start.Format(time.RFC3339), a.End.Format(time.RFC3339), a.Open, a.Evidence, a.Explanation)
 	}
 	return b.String()
+}
+
+func TestGrowing(t *testing.T) {
+	mk := func(c ...float64) []day {
+		out := make([]day, len(c))
+		for i, v := range c {
+			out[i].median = v
+		}
+		return out
+	}
+	tests := []struct {
+		name  string
+		days  []day
+		sign  float64
+		wants bool
+	}{
+		{"ramp from zero", mk(0.01, 0.03, 0.05, 0.07, 0.09), 1, true},
+		{"ramp down", mk(-0.01, -0.03, -0.05, -0.07), -1, true},
+		{"level", mk(0.08, 0.09, 0.08, 0.085, 0.08), 1, false},
+		{"step after two quiet days", mk(0.005, 0, 0.1, 0.1, 0.1, 0.1), 1, false},
+		{"step after two quiet days, with noise", mk(0.015, -0.01, 0.09, 0.11, 0.1, 0.095), 1, false},
+		{"too short to tell", mk(0.01, 0.05), 1, false},
+		{"shrinking", mk(0.09, 0.07, 0.05, 0.03), 1, false},
+	}
+	for _, tt := range tests {
+		if got, _ := growing(tt.days, tt.sign); got != tt.wants {
+			t.Errorf("%s: growing = %v, want %v", tt.name, got, tt.wants)
+		}
+	}
+}
+
+func TestGrowingFindsTheStep(t *testing.T) {
+	ds := make([]day, 8)
+	for i := 3; i < 8; i++ {
+		ds[i].median = 0.1
+	}
+	if grows, tau := growing(ds, 1); grows || tau != 3 {
+		t.Errorf("growing = %v, step on day %d; want false, 3", grows, tau)
+	}
 }
