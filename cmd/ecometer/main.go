@@ -68,11 +68,13 @@ func newRootCommand(stdout, stderr io.Writer) *cli.Command {
 		ErrWriter:   stderr,
 		HideVersion: true, // `ecometer version` says more than --version could
 		Commands: []*cli.Command{
+			newAnomaliesCommand(),
 			newBenchCommand(),
 			newConfigCommand(),
 			newCO2Command(),
 			newDemoCommand(),
 			newGridCommand(),
+			newIdleCommand(),
 			newInventoryCommand(),
 			newProbeCommand(),
 			newServeCommand(),

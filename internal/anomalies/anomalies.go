@@ -42,6 +42,9 @@ type Report struct {
 	To   time.Time `json:"to"`
 	// Anomalies are sorted by start, then kind, site, device and meter.
 	Anomalies []anomaly.Anomaly `json:"anomalies"`
+	// BaselineWeeks is how many weeks before From the baselines are taken
+	// from.
+	BaselineWeeks int `json:"baseline_weeks"`
 	// Meters is the number of power meters read; Scored those with a
 	// baseline (enough history), the others are listed in Notes.
 	Meters int `json:"meters"`
@@ -119,7 +122,7 @@ func Detect(ctx context.Context, rd store.Reader, cfg *config.Config, o Options)
 	if h := from.AddDate(0, 0, -pueOpts.RefDays); h.Before(history) {
 		history = h
 	}
-	rep := &Report{From: from, To: to}
+	rep := &Report{From: from, To: to, BaselineWeeks: bo.Weeks}
 	notes := map[string]bool{}
 	note := func(format string, args ...any) { notes[fmt.Sprintf(format, args...)] = true }
 

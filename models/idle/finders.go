@@ -126,7 +126,7 @@ func idleLevel(points []baseline.Point, to time.Time, datasheetIdleW float64, o 
 		return datasheetIdleW, "its datasheet idle power (tag idle_w)"
 	}
 	return baseline.Percentile(values(points), o.Percentile),
-		fmt.Sprintf("learned: the %gth percentile of its own hourly power over the %.0f days looked at", o.Percentile, days(points[0].Hour, to))
+		fmt.Sprintf("learned: the %s percentile of its own hourly power over the %.0f days looked at", ordinal(o.Percentile), days(points[0].Hour, to))
 }
 
 // ServerNightIdle judges a server that is not idle all the time: a
@@ -363,4 +363,23 @@ func PoENightDraw(ref energy.MeterRef, points []baseline.Point, from, to time.Ti
 		ref.Meter, ref.Device, watts(nightW), o.Night, drawing, nights, watts(o.MinW), watts(dayW),
 		days(from, to), to.Format("2006-01-02"), same, c.SavedKWhPerYear)
 	return c, true
+}
+
+// ordinal writes 1 as "1st", 2 as "2nd", 5 as "5th", 2.5 as "2.5th".
+func ordinal(p float64) string {
+	n := int(p)
+	if float64(n) != p {
+		return fmt.Sprintf("%gth", p)
+	}
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return fmt.Sprintf("%d%s", n, suffix)
 }

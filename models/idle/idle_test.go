@@ -237,3 +237,11 @@ func TestRankAndRate(t *testing.T) {
 		t.Errorf("no intensity: %+v", cs[0])
 	}
 }
+
+func TestOrdinal(t *testing.T) {
+	for p, want := range map[float64]string{1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 11: "11th", 12: "12th", 21: "21st", 2.5: "2.5th"} {
+		if got := ordinal(p); got != want {
+			t.Errorf("ordinal(%v) = %q, want %q", p, got, want)
+		}
+	}
+}
