@@ -258,7 +258,11 @@ func writeAnomalies(w io.Writer, r *anomalies.Report, where string, loc *time.Lo
 		}
 	}
 	if len(parts) > 0 {
-		fmt.Fprintf(w, "%s: %s\n", plural(len(r.Anomalies), "anomaly"), strings.Join(parts, ", "))
+		noun := "anomalies"
+		if len(r.Anomalies) == 1 {
+			noun = "anomaly"
+		}
+		fmt.Fprintf(w, "%d %s: %s\n", len(r.Anomalies), noun, strings.Join(parts, ", "))
 	}
 	if len(r.Notes) > 0 {
 		fmt.Fprintf(w, "\nNot checked:\n")
@@ -277,14 +281,20 @@ func fmtSpan(d time.Duration) string {
 	return d.String()
 }
 
-// wrap breaks text into lines of at most width runes, at spaces.
+// unitWords are words a line never starts with: they belong to the number
+// before them.
+var unitWords = map[string]bool{"%": true, "W": true, "kW": true, "kWh": true, "MWh": true, "g": true, "kg": true,
+	"CET": true, "CEST": true, "UTC": true, "%)": true, "%,": true, "%.": true, "W,": true, "W.": true, "kWh.": true}
+
+// wrap breaks text into lines of at most width runes, at spaces (a unit
+// stays with its number, so a line may run over by one word).
 func wrap(text string, width int) []string {
 	var lines []string
 	var cur []string
 	n := 0
 	for _, word := range strings.Fields(text) {
 		l := len([]rune(word))
-		if n > 0 && n+1+l > width {
+		if n > 0 && n+1+l > width && !unitWords[strings.TrimRight(word, ",.;:)")] && !unitWords[word] {
 			lines = append(lines, strings.Join(cur, " "))
 			cur, n = nil, 0
 		}
@@ -402,7 +412,11 @@ func writeIdle(w io.Writer, r idleJSON, loc *time.Location) error {
 		}
 	}
 	if len(r.Candidates) > 0 {
-		fmt.Fprintf(w, "\nAll not protected: %.0f kWh and %.1f kg CO2e a year.\n", r.SavedKWhPerYear, r.SavedKgCO2ePerYear)
+		kg := fmt.Sprintf("%.1f kg CO2e", r.SavedKgCO2ePerYear)
+		if len(r.Intensities) == 0 {
+			kg = "CO2e not computed"
+		}
+		fmt.Fprintf(w, "\nAll not protected: %.0f kWh a year (%s).\n", r.SavedKWhPerYear, kg)
 	}
 	fmt.Fprintf(w, "\nIntensity:\n")
 	for _, site := range sortedSites(r.Intensities) {
