@@ -103,7 +103,10 @@ func scoreLabelled(labels []label, found []anomaly.Anomaly) map[anomaly.Kind]*ki
 // labelledFloor. The figures are logged (go test -v -run TestLabelledSet).
 func TestLabelledSet(t *testing.T) {
 	size := setSize{power: 600, pdus: 40, upss: 30, servers: 40, sites: 16}
-	if testing.Short() {
+	switch {
+	case raceEnabled:
+		size = setSize{power: 100, pdus: 12, upss: 6, servers: 8, sites: 5}
+	case testing.Short():
 		size = setSize{power: 150, pdus: 12, upss: 10, servers: 12, sites: 6}
 	}
 	st, err := sqlite.Open(context.Background(), sqlite.Options{Path: t.TempDir()})

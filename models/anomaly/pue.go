@@ -66,7 +66,6 @@ type pueDay struct {
 	pue     float64
 	it, fac float64
 	hours   int
-	ref     float64 // reference median; NaN when none
 }
 
 // PUESteps finds the days in [from, to) on which a site's PUE (facility
