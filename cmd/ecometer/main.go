@@ -90,12 +90,14 @@ func newRootCommand(stdout, stderr io.Writer) *cli.Command {
 		ErrWriter:   stderr,
 		HideVersion: true, // `ecometer version` says more than --version could
 		Commands: []*cli.Command{
+			newAnomaliesCommand(),
 			newBenchCommand(),
 			newConfigCommand(),
 			newCO2Command(),
 			newDemoCommand(),
 			newEnergyCommand(),
 			newGridCommand(),
+			newIdleCommand(),
 			newInventoryCommand(),
 			newPowerCommand(),
 			newProbeCommand(),

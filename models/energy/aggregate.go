@@ -29,6 +29,18 @@ type FromAggregates struct {
 	Hours  []Hourly
 	Wraps  int
 	Resets int
+	// Events are the hours whose counter delta was a wrap or a reset, in
+	// hour order, with the readings the delta was taken between.
+	Events []HourEvent
+}
+
+// HourEvent is a counter wrap or reset found in one hour's delta.
+type HourEvent struct {
+	Hour           time.Time // start of the hour, UTC
+	Event          CounterEvent
+	FromKWh, ToKWh float64 // the readings the delta went from and to
+	FromAt, ToAt   time.Time
+	Energy         units.KWh // what the hour was given (rules of FromCounter)
 }
 
 // HourlyFromAggregates turns one meter's hourly aggregates (sorted by hour, one
@@ -75,6 +87,10 @@ func HourlyFromAggregates(rows []HourlyAggregate, interval time.Duration, widthK
 				out.Wraps++
 			case Reset:
 				out.Resets++
+			}
+			if ev != NoEvent {
+				out.Events = append(out.Events, HourEvent{Hour: h.Hour, Event: ev, FromKWh: startKWh, ToKWh: r.CounterLastKWh,
+					FromAt: start.UTC(), ToAt: r.CounterLastAt.UTC(), Energy: units.KWh(e)})
 			}
 			h.Energy = units.KWh(e)
 			h.CoveragePct = 100 * math.Min(1, r.CounterLastAt.Sub(start).Hours())

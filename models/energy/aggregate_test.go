@@ -50,6 +50,20 @@ func TestHourlyFromAggregates(t *testing.T) {
 	if got.Wraps != 1 || got.Resets != 1 {
 		t.Errorf("wraps/resets = %d/%d, want 1/1", got.Wraps, got.Resets)
 	}
+	wantEv := []HourEvent{
+		{Hour: h(2), Event: Wrap, FromKWh: 102.5, ToKWh: 0.5, FromAt: at(1, 50), ToAt: at(2, 50), Energy: 1.0},
+		{Hour: h(6), Event: Reset, FromKWh: 40, ToKWh: 0.2, FromAt: at(6, 0), ToAt: at(6, 30), Energy: 0.2},
+	}
+	if len(got.Events) != len(wantEv) {
+		t.Fatalf("events: got %+v, want %+v", got.Events, wantEv)
+	}
+	for i, w := range wantEv {
+		g := got.Events[i]
+		if !g.Hour.Equal(w.Hour) || g.Event != w.Event || g.FromKWh != w.FromKWh || g.ToKWh != w.ToKWh ||
+			!g.FromAt.Equal(w.FromAt) || !g.ToAt.Equal(w.ToAt) || !near(float64(g.Energy), float64(w.Energy)) {
+			t.Errorf("event %d: got %+v, want %+v", i, g, w)
+		}
+	}
 }
 
 func TestHourlyFromAggregatesRejects(t *testing.T) {

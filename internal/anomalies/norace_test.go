@@ -1,0 +1,5 @@
+//go:build !race
+
+package anomalies
+
+const raceEnabled = false
