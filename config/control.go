@@ -95,13 +95,17 @@ type Selector struct {
 	Racks   []string          `yaml:"racks,omitempty" json:"racks,omitempty"`
 	// Devices are names or path.Match patterns ("test-*").
 	Devices []string `yaml:"devices,omitempty" json:"devices,omitempty"`
+	// IdleCandidates keeps only what the idle-equipment finder (`ecometer
+	// idle`) names at the time of planning: servers near their idle level,
+	// outlets drawing a few watts, PoE ports drawing at night.
+	IdleCandidates bool `yaml:"idle_candidates,omitempty" json:"idle_candidates,omitempty"`
 }
 
 // Empty reports whether the selector has no criterion (it would select
 // everything, which a policy may not do).
 func (s Selector) Empty() bool {
 	return len(s.Tags) == 0 && len(s.Classes) == 0 && len(s.Sites) == 0 && len(s.Rooms) == 0 &&
-		len(s.Racks) == 0 && len(s.Devices) == 0
+		len(s.Racks) == 0 && len(s.Devices) == 0 && !s.IdleCandidates
 }
 
 // Schedule says when a policy's targets are off: weekly windows (with
@@ -312,7 +316,7 @@ func (v *validator) policy(q string, pol Policy) {
 	s := pol.Select
 	if s.Empty() {
 		if v.present(q + ".select") {
-			v.add(q+".select", "needs at least one of tags, classes, sites, rooms, racks, devices (a policy may not select everything)")
+			v.add(q+".select", "needs at least one of tags, classes, sites, rooms, racks, devices, idle_candidates (a policy may not select everything)")
 		} else {
 			v.add(q+".select", "missing required key")
 		}

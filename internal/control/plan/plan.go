@@ -19,12 +19,14 @@ import (
 
 	"github.com/ecometer/ecometer/config"
 	"github.com/ecometer/ecometer/internal/accounting"
+	"github.com/ecometer/ecometer/internal/anomalies"
 	"github.com/ecometer/ecometer/internal/control/audit"
 	"github.com/ecometer/ecometer/internal/control/calendar"
 	"github.com/ecometer/ecometer/internal/control/policy"
 	"github.com/ecometer/ecometer/internal/control/safety"
 	"github.com/ecometer/ecometer/internal/control/target"
 	"github.com/ecometer/ecometer/internal/store"
+	"github.com/ecometer/ecometer/models/idle"
 	"github.com/ecometer/ecometer/models/sample"
 )
 
@@ -166,6 +168,44 @@ type maker struct {
 	nextID int
 	// planned on-steps per target (to avoid duplicate restores)
 	onPlanned map[string]bool
+	// idle is the idle finder's candidates, found once for the policies
+	// that select them.
+	idle     policy.Idle
+	idleDone bool
+}
+
+// idleCandidates runs the idle-equipment finder once (30 days before the
+// plan, medium confidence or better) for policies with idle_candidates.
+// Without a store there are none, and the plan says so.
+func (m *maker) idleCandidates(ctx context.Context, pol policy.Policy) (policy.Idle, error) {
+	if !pol.Select.IdleCandidates {
+		return nil, nil
+	}
+	if m.idleDone {
+		return m.idle, nil
+	}
+	m.idleDone = true
+	m.idle = policy.Idle{}
+	if m.in.Store == nil {
+		m.p.Notes = append(m.p.Notes, "no store: idle_candidates selects nothing (the idle finder needs the metered history)")
+		return m.idle, nil
+	}
+	ints, err := anomalies.SiteIntensities(ctx, m.in.Store, m.in.Config, m.in.At)
+	if err != nil {
+		return nil, err
+	}
+	sel, err := anomalies.IdleSelector(m.in.Store, m.in.Config, anomalies.IdleOptions{Days: anomalies.DefaultIdleDays, Intensities: ints}, idle.Medium)(ctx, m.in.At)
+	if err != nil {
+		return nil, fmt.Errorf("idle candidates: %w", err)
+	}
+	for _, s := range sel {
+		ms := m.idle[s.Device]
+		if s.Meter != "" {
+			ms = append(ms, s.Meter)
+		}
+		m.idle[s.Device] = ms
+	}
+	return m.idle, nil
 }
 
 func (m *maker) id() int { m.nextID++; return m.nextID }
@@ -251,7 +291,11 @@ func MeanPower(ctx context.Context, st store.Reader, site string, t target.Targe
 }
 
 func (m *maker) policy(ctx context.Context, pol policy.Policy) ([]Step, error) {
-	sels, skips := policy.Targets(pol.Policy, m.in.Config, m.knownPorts(ctx))
+	idleSet, err := m.idleCandidates(ctx, pol)
+	if err != nil {
+		return nil, err
+	}
+	sels, skips := policy.Targets(pol.Policy, m.in.Config, m.knownPorts(ctx), idleSet)
 	for _, s := range skips {
 		m.p.Skipped = append(m.p.Skipped, Skip{Target: s.Target, Policy: pol.Name, Why: s.Why})
 	}

@@ -58,10 +58,21 @@ func Load(cfg *config.Config, files []string) ([]Policy, error) {
 	return out, nil
 }
 
-// Matches reports whether the selector picks device d.
-func Matches(s config.Selector, d config.Device) bool {
+// Idle is what the idle-equipment finder names (internal/anomalies): per
+// device, the meters it named (outlet/N, poe/PORT), none for a whole
+// server. Selectors with idle_candidates keep only these.
+type Idle map[string][]string
+
+// Matches reports whether the selector picks device d; idle is consulted
+// when the selector asks for idle candidates.
+func Matches(s config.Selector, d config.Device, idle Idle) bool {
 	if s.Empty() {
 		return false
+	}
+	if s.IdleCandidates {
+		if _, ok := idle[d.Name]; !ok {
+			return false
+		}
 	}
 	for k, v := range s.Tags {
 		if d.Tags[k] != v {
@@ -107,8 +118,10 @@ type Skip struct {
 }
 
 // Targets returns the targets of p in cfg. ports lists the PoE ports
-// (ifNames) known for a switch, for poe-off patterns.
-func Targets(p config.Policy, cfg *config.Config, ports func(device string) []string) ([]Selected, []Skip) {
+// (ifNames) known for a switch, for poe-off patterns; idle holds the idle
+// candidates for a selector with idle_candidates (their outlets and ports
+// stand in for a policy that lists none).
+func Targets(p config.Policy, cfg *config.Config, ports func(device string) []string, idle Idle) ([]Selected, []Skip) {
 	byName := map[string]config.Device{}
 	for _, d := range cfg.Devices {
 		byName[d.Name] = d
@@ -116,8 +129,11 @@ func Targets(p config.Policy, cfg *config.Config, ports func(device string) []st
 	var out []Selected
 	var skips []Skip
 	for _, d := range cfg.Devices {
-		if !Matches(p.Select, d) {
+		if !Matches(p.Select, d, idle) {
 			continue
+		}
+		if p.Select.IdleCandidates {
+			p.Outlets, p.Ports = idleMeters(p, d, idle)
 		}
 		switch p.Action {
 		case config.ActionShutdown, config.ActionCap:
@@ -183,6 +199,24 @@ func Targets(p config.Policy, cfg *config.Config, ports func(device string) []st
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Target.String() < out[j].Target.String() })
 	out = slices.CompactFunc(out, func(a, b Selected) bool { return a.Target == b.Target })
 	return out, skips
+}
+
+// idleMeters are the outlets or ports of an idle candidate that a policy
+// with idle_candidates acts on: those the policy lists that the finder
+// named, or all the finder named when the policy lists none.
+func idleMeters(p config.Policy, d config.Device, idle Idle) (outlets, ports []string) {
+	for _, m := range idle[d.Name] {
+		if o, ok := strings.CutPrefix(m, "outlet/"); ok && (len(p.Outlets) == 0 || slices.Contains(p.Outlets, o)) {
+			outlets = append(outlets, o)
+		}
+		if po, ok := strings.CutPrefix(m, "poe/"); ok && (len(p.Ports) == 0 || slices.ContainsFunc(p.Ports, func(pat string) bool {
+			ok, _ := path.Match(pat, po)
+			return ok || pat == po
+		})) {
+			ports = append(ports, po)
+		}
+	}
+	return outlets, ports
 }
 
 func feedingOutlet(d config.Device, byName map[string]config.Device) (target.Target, bool) {

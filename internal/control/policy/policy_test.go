@@ -29,7 +29,7 @@ func TestExamplePolicies(t *testing.T) {
 	guard := safety.New(cfg)
 	ports := func(string) []string { return []string{"Gi1/0/1", "Gi1/0/2", "Gi2/0/7", "Te1/1/1"} }
 	for _, p := range pols {
-		sels, _ := Targets(p.Policy, cfg, ports)
+		sels, _ := Targets(p.Policy, cfg, ports, nil)
 		if len(sels) == 0 {
 			t.Errorf("%s (%s) selects nothing in examples/site.yaml", p.Name, p.File)
 		}
@@ -83,5 +83,53 @@ func TestPolicyFileProblems(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("problems lack %q:\n%v", want, err)
 		}
+	}
+}
+
+// A selector with idle_candidates keeps only what the idle finder named:
+// whole servers, and the outlets or PoE ports it named when the policy
+// lists none (or only those of its list).
+func TestIdleCandidatesSelector(t *testing.T) {
+	cfg, err := config.Parse("examples/site.yaml", examples.SiteYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var server, sw string
+	for _, d := range cfg.Devices {
+		switch {
+		case d.Class == config.ClassServer && d.Protocol == config.ProtocolRedfish && d.Criticality != config.CriticalityPatientCritical && server == "":
+			server = d.Name
+		case d.Class == config.ClassSwitch && d.Protocol == config.ProtocolSNMP && sw == "":
+			sw = d.Name
+		}
+	}
+	if server == "" || sw == "" {
+		t.Fatalf("examples/site.yaml lacks a Redfish server or an SNMP switch")
+	}
+	idle := Idle{server: nil, sw: {"poe/Gi1/0/2", "poe/Gi2/0/7"}}
+	ports := func(string) []string { return []string{"Gi1/0/1", "Gi1/0/2", "Gi2/0/7"} }
+
+	shut := config.Policy{Name: "idle servers", Select: config.Selector{IdleCandidates: true, Classes: []config.DeviceClass{config.ClassServer}}, Action: config.ActionShutdown}
+	sels, _ := Targets(shut, cfg, ports, idle)
+	if len(sels) != 1 || sels[0].Device.Name != server {
+		t.Errorf("shutdown of idle servers selects %v, want only %s", sels, server)
+	}
+	if sels, _ := Targets(shut, cfg, ports, Idle{}); len(sels) != 0 {
+		t.Errorf("no idle candidates, yet %v selected", sels)
+	}
+
+	poe := config.Policy{Name: "idle ports", Select: config.Selector{IdleCandidates: true}, Action: config.ActionPoEOff}
+	sels, _ = Targets(poe, cfg, ports, idle)
+	var got []string
+	for _, s := range sels {
+		got = append(got, s.Target.Name)
+	}
+	if strings.Join(got, " ") != "Gi1/0/2 Gi2/0/7" {
+		t.Errorf("idle PoE ports %v, want Gi1/0/2 Gi2/0/7", got)
+	}
+	poe.Ports = []string{"Gi1/0/*"}
+	sels, _ = Targets(poe, cfg, ports, idle)
+	if len(sels) != 1 || sels[0].Target.Name != "Gi1/0/2" {
+		t.Errorf("idle PoE ports within Gi1/0/*: %v", sels)
 	}
 }
