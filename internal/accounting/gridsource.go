@@ -70,4 +70,3 @@ func (l Location) UsesEnerginet() bool {
 	}
 	return false
 }
-

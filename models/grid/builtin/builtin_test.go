@@ -196,4 +196,3 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
-

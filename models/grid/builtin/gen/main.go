@@ -51,4 +51,3 @@ func run(corpus, out string) error {
 	}
 	return nil
 }
-
