@@ -16,7 +16,9 @@ var SiteYAML []byte
 var DemoYAML []byte
 
 // Demo holds the demo's SNMP recordings (demo/*.snmprec), one per device,
-// named after it.
+// named after it, and its Redfish BMC mockup trees (demo/redfish/DEVICE/,
+// the URL path /redfish/v1/X is X/index.json), all written for ecometer
+// from the MIB texts and the DMTF Redfish schema.
 //
-//go:embed demo/*.snmprec
+//go:embed demo/*.snmprec demo/redfish
 var Demo embed.FS

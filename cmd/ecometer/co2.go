@@ -25,10 +25,13 @@ func newCO2Command() *cli.Command {
 		UsageText: "ecometer co2 --config FILE --month YYYY-MM [--site S] [--json]",
 		Description: "Hourly energy per meter from the store, totalled per site at its accounting\n" +
 			"level, times the hourly grid intensity of the site's price area (location-based),\n" +
-			"with the fallback for hours without data (same hour of the nearest week, then\n" +
-			"grid.annual_factors). Market-based (sites[].market: go_share_pct of the consumption\n" +
-			"covered by guarantees of origin at 0 g/kWh, the rest at residual_g_per_kwh) is\n" +
-			"shown beside it, labelled, never netted. The month is the Danish calendar month.\n" +
+			"with the fallback for hours without imported data: the same hour of the nearest\n" +
+			"week with data, ecometer's built-in Energinet data of that hour (DK1 2025), the\n" +
+			"config's grid.annual_factors, then the built-in annual means (DK1 2022-2025),\n" +
+			"each labelled in the output. Market-based (sites[].market: go_share_pct of the\n" +
+			"consumption covered by guarantees of origin at 0 g/kWh, the rest at\n" +
+			"residual_g_per_kwh) is shown beside it, labelled, never netted. The month is the\n" +
+			"Danish calendar month.\n" +
 			gridSource + "\n\n" +
 			"Examples:\n   ecometer co2 --config site.yaml --month 2025-10\n" +
 			"   ecometer co2 --config site.yaml --month 2025-10 --site odense-dc1 --json\n" +
@@ -189,13 +192,12 @@ func writeCO2Text(w io.Writer, out co2JSON) error {
 		if r.AreaPlainMean > 0 {
 			fmt.Fprintf(tw, "  \t%.4f g/kWh  plain mean of %s over the whole month (measured hours)\n", r.AreaPlainMean, r.Area)
 		}
-		src := make([]string, 0, 3)
-		for _, k := range []grid.Source{grid.Measured, grid.SameHourOfWeek, grid.AnnualFactor} {
-			share := 0.0
-			if r.EnergyKWh > 0 {
-				share = 100 * l.EnergyBySource[string(k)] / r.EnergyKWh
+		src := make([]string, 0, len(grid.SourceOrder))
+		for _, k := range grid.SourceOrder {
+			share := 100 * l.EnergyBySource[string(k)] / r.EnergyKWh
+			if share > 0 || k == grid.Measured {
+				src = append(src, fmt.Sprintf("%s %.1f %%", k, share))
 			}
-			src = append(src, fmt.Sprintf("%s %.1f %%", k, share))
 		}
 		fmt.Fprintf(tw, "  intensity source\t%s of the energy\n", strings.Join(src, ", "))
 		for _, b := range l.FallbackBases {

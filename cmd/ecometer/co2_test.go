@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/ecometer/ecometer/internal/targetview"
 	"github.com/ecometer/ecometer/internal/testenv"
 	"github.com/ecometer/ecometer/models/grid"
+	"github.com/ecometer/ecometer/models/grid/builtin"
 	"github.com/ecometer/ecometer/models/sample"
 )
 
@@ -107,13 +109,23 @@ func TestCO2Corpus(t *testing.T) {
 	cfg, dataDir := testConfig(t, co2Sites)
 	writeMonthSamples(t, dataDir)
 
-	// Before any grid data: every hour falls back to the annual factor.
-	// Flat: 745 kWh × 100 g/kWh = 74.5 kg; all of it fallback.
-	res, _ := co2Run(t, co2Options{Config: cfg, Month: "2025-10", Site: "flat"})
+	// Before any grid data is imported, every hour comes from the built-in
+	// hourly data (ahead of the config's annual factor), which is derived
+	// from the same export: the flat load sees its plain mean of the month,
+	// 89.6445 g/kWh, up to the built-in values' rounding to 0.01 g/kWh; all
+	// of it a labelled fallback.
+	res, text := co2Run(t, co2Options{Config: cfg, Month: "2025-10", Site: "flat"})
 	fl := siteOf(t, res, "flat")
-	if fl.EnergyKWh != 745 || !near4(fl.Location.KgCO2e, 74.5) || fl.Location.FallbackSharePct != 100 ||
-		len(fl.Location.FallbackBases) != 1 || fl.Location.FallbackBases[0] != "annual factor 2025: test factor" {
+	if fl.EnergyKWh != 745 || math.Abs(fl.Location.WeightedGPerKWh-89.6445) > 0.005 || !near4(fl.Location.KgCO2e, 0.745*fl.Location.WeightedGPerKWh) ||
+		fl.Location.FallbackSharePct != 100 || len(fl.Location.FallbackBases) != 1 ||
+		fl.Location.FallbackBases[0] != "built-in Energinet CO2EmisProg DK1 2025 (Energinet's forecast dataset), hourly" {
 		t.Errorf("flat without grid data: %+v", fl)
+	}
+	for _, want := range []string{"intensity source       measured 0.0 %, built-in-hourly 100.0 % of the energy",
+		"fallback: built-in Energinet CO2EmisProg DK1 2025 (Energinet's forecast dataset), hourly", gridSource} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text output without grid data lacks %q:\n%s", want, text)
+		}
 	}
 	if len(res.Sites) != 1 {
 		t.Errorf("--site flat gave %d sites", len(res.Sites))
@@ -123,7 +135,7 @@ func TestCO2Corpus(t *testing.T) {
 	if err := runGridImport(context.Background(), gridImportOptions{Config: cfg, Dataset: "CO2EmisProg", Files: []string{corpus}}, streams{&out, &out}); err != nil {
 		t.Fatal(err)
 	}
-	res, text := co2Run(t, co2Options{Config: cfg, Month: "2025-10"})
+	res, text = co2Run(t, co2Options{Config: cfg, Month: "2025-10"})
 	t.Logf("co2 2025-10:\n%s", text)
 
 	fl = siteOf(t, res, "flat")
@@ -167,7 +179,7 @@ func TestCO2Corpus(t *testing.T) {
 		"market-based           not configured",
 		// IT-level sites with an assumed PUE: the whole site on its own line.
 		"whole site (estimate)  1117.500 kWh, 100.178 kg CO2e location-based\n",
-		"intensity source  measured 100.0 %, same-hour-of-week 0.0 %, annual-factor 0.0 % of the energy",
+		"intensity source  measured 100.0 % of the energy",
 		"PUE               1.50  measured: facility / IT energy",
 		gridSource,
 	} {
@@ -285,13 +297,13 @@ target: {baseline_year: 2024, reduction_pct: 35, target_year: 2030, baseline_kg_
 }
 
 // Market-based beside location-based, from the same energy, never netted.
-// October 2025 with only the annual factor (100 g/kWh) as intensity:
+// October 2025 without imported grid data (the built-in hourly data):
 //
-//	flat: 745 kWh; location 745 × 100 / 1000 = 74.5 kg; market: 60 % of
-//	      745 = 447 kWh under guarantees of origin at 0, the other 298 kWh
-//	      × 400 g/kWh = 119.2 kg.
-//	chain: 745 kWh at the UPS; location 74.5 kg; market: 100 % covered,
-//	      no residual factor needed: 0 kg (shown as 0, not left out).
+//	flat: 745 kWh; location Σ 1 kWh × the hour's built-in intensity; market:
+//	      60 % of 745 = 447 kWh under guarantees of origin at 0, the other
+//	      298 kWh × 400 g/kWh = 119.2 kg, whatever the grid's intensity.
+//	chain: 745 kWh at the UPS; location the same as flat; market: 100 %
+//	      covered, no residual factor needed: 0 kg (shown as 0, not left out).
 //	day:  no market block: "not configured".
 func TestCO2MarketBased(t *testing.T) {
 	sites := strings.Replace(co2Sites, "  - {name: flat, price_area: DK1, accounting: it}\n",
@@ -302,22 +314,23 @@ func TestCO2MarketBased(t *testing.T) {
 	res, text := co2Run(t, co2Options{Config: cfg, Month: "2025-10"})
 	t.Logf("co2 2025-10:\n%s", text)
 
+	loc := builtInKg(t, 2025, time.October, 1)
 	fl := siteOf(t, res, "flat")
 	m := fl.Market
-	if !near4(fl.Location.KgCO2e, 74.5) || !m.Configured || m.KgCO2e == nil || !near4(*m.KgCO2e, 119.2) || m.Instruments == nil ||
+	if !near4(fl.Location.KgCO2e, loc) || !m.Configured || m.KgCO2e == nil || !near4(*m.KgCO2e, 119.2) || m.Instruments == nil ||
 		!near4(m.Instruments.CoveredByGOKWh, 447) || !near4(m.Instruments.ResidualKWh, 298) ||
 		m.Instruments.GOSharePct != 60 || m.Instruments.ResidualGPerKWh != 400 || m.Instruments.ResidualSource != "test residual mix 2025" {
-		t.Errorf("flat: location %v kg, market %+v %+v; want 74.5 and 119.2 kg (447 kWh GO, 298 kWh residual)", fl.Location.KgCO2e, m, m.Instruments)
+		t.Errorf("flat: location %v kg, market %+v %+v; want %v and 119.2 kg (447 kWh GO, 298 kWh residual)", fl.Location.KgCO2e, m, m.Instruments, loc)
 	}
 	ch := siteOf(t, res, "chain")
-	if !near4(ch.Location.KgCO2e, 74.5) || ch.Market.KgCO2e == nil || *ch.Market.KgCO2e != 0 || !near4(ch.Market.Instruments.CoveredByGOKWh, 745) {
+	if !near4(ch.Location.KgCO2e, loc) || ch.Market.KgCO2e == nil || *ch.Market.KgCO2e != 0 || !near4(ch.Market.Instruments.CoveredByGOKWh, 745) {
 		t.Errorf("chain: location %v kg, market %+v", ch.Location.KgCO2e, ch.Market)
 	}
 	if day := siteOf(t, res, "day"); day.Market.Configured || day.Market.KgCO2e != nil || !strings.Contains(day.Market.Note, "not configured") {
 		t.Errorf("day: %+v, want not configured", day.Market)
 	}
 	for _, want := range []string{
-		"location-based    74.500 kg CO2e  Scope 2, Σ hourly kWh × hourly DK1 intensity",
+		fmt.Sprintf("location-based    %.3f kg CO2e  Scope 2, Σ hourly kWh × hourly DK1 intensity", loc),
 		"market-based           119.200 kg CO2e  Scope 2, 60.0 % of consumption covered by guarantees of origin at 0 g/kWh; the rest at the residual factor 400.0 g/kWh (test residual mix 2025)",
 		"447.000 kWh covered by guarantees of origin (0 g/kWh), 298.000 kWh at the residual factor",
 		"market-based      0.000 kg CO2e  Scope 2, 100.0 % of consumption covered",
@@ -325,7 +338,7 @@ func TestCO2MarketBased(t *testing.T) {
 		accounting.Scope2NotNetted,
 		"market-based           not configured",
 		// IT-level sites with an assumed PUE: the whole site on its own line.
-		"whole site (estimate)  1117.500 kWh, 111.750 kg CO2e location-based, 178.800 kg CO2e market-based",
+		fmt.Sprintf("whole site (estimate)  1117.500 kWh, %.3f kg CO2e location-based, 178.800 kg CO2e market-based", 1.5*loc),
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q", want)
@@ -341,4 +354,26 @@ func TestCO2MarketBased(t *testing.T) {
 		!strings.Contains(errOut.String(), "sites[0].market.residual_source: missing required key") {
 		t.Errorf("bad market config: %v\n%s%s", err, &out, &errOut)
 	}
+}
+
+// builtInKg is kW × the sum of the built-in DK1 hourly intensities over a
+// Danish month, in kg CO2e: a flat load's location-based emissions when no
+// grid data is imported.
+func builtInKg(t *testing.T, year int, month time.Month, kw float64) float64 {
+	t.Helper()
+	d, err := builtin.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, to := grid.DanishMonth(year, month)
+	var g float64
+	for h := from; h.Before(to); h = h.Add(time.Hour) {
+		y := d.Hourly[0]
+		v := float64(y.Values[h.Sub(y.First)/time.Hour])
+		if y.Area != "DK1" || math.IsNaN(v) {
+			t.Fatalf("no built-in DK1 hour %s", h)
+		}
+		g += kw * v
+	}
+	return g / 1000
 }

@@ -111,7 +111,8 @@ func writeTargetText(w io.Writer, out targetJSON) error {
 	if out.BaselineKgCO2e == nil {
 		fmt.Fprintf(tw, "\nBaseline emissions for %d: not available.\n", out.BaselineYear)
 		fmt.Fprintf(tw, "  Needed: every month of %d with metered energy (≥ %.0f %% coverage) for every site,\n", out.BaselineYear, targetview.MinCoverage)
-		fmt.Fprintf(tw, "  and grid intensity for it (imported data or grid.annual_factors); or the year's\n")
+		fmt.Fprintf(tw, "  and grid intensity for it (imported data, or grid.annual_factors with its source:\n")
+		fmt.Fprintf(tw, "  ecometer's built-in Energinet data covers DK1 from 2022 only); or the year's\n")
 		fmt.Fprintf(tw, "  emissions from other records in the config: target.baseline_kg_co2e with\n")
 		fmt.Fprintf(tw, "  target.baseline_source. Missing from the store:\n")
 		for _, m := range summariseMissing(out.Missing) {

@@ -209,7 +209,8 @@ target: {baseline_year: 2020, reduction_pct: 35, target_year: 2030, baseline_kg_
 	}
 }
 
-// A forecast that fails ASHRAE Guideline 14 is not shown: eight months that
+// A forecast that fails ASHRAE Guideline 14 is not shown: eight months (of
+// 2026, a year the configured factor covers and no built-in hour does) that
 // alternate between 1 kW and 3 kW at a flat 100 g/kWh cannot be fitted by a
 // trend, while the flat intensity fits perfectly (CV(RMSE) 0). With fewer
 // than 24 months there is no change either. With neither baseline data nor
@@ -218,17 +219,17 @@ func TestCO2TargetForecastNotGoodEnough(t *testing.T) {
 	cfg, dataDir := testConfig(t, `sites: [{name: dc1, price_area: DK1}]
 `+targetDevices+`grid:
   annual_factors:
-    - {year: 2025, g_per_kwh: 100, source: test 2025}
+    - {year: 2026, g_per_kwh: 100, source: test 2026}
 `)
-	from, _ := grid.DanishMonth(2025, time.January)
-	_, to := grid.DanishMonth(2025, time.August)
+	from, _ := grid.DanishMonth(2026, time.January)
+	_, to := grid.DanishMonth(2026, time.August)
 	writeHourly(t, dataDir, from, to, func(at time.Time) float64 {
 		if grid.Danish(at).Month()%2 == 0 {
 			return 3000
 		}
 		return 1000
 	})
-	now := time.Date(2025, 9, 10, 12, 0, 0, 0, time.UTC)
+	now := time.Date(2026, 9, 10, 12, 0, 0, 0, time.UTC)
 	res, text, err := targetRun(t, co2TargetOptions{Config: cfg, Now: now})
 	t.Logf("co2 target:\n%s", text)
 	if exitCode(err) != exitRuntime || !strings.Contains(err.Error(), "no baseline emissions for 2020") ||
@@ -242,9 +243,9 @@ func TestCO2TargetForecastNotGoodEnough(t *testing.T) {
 	if f.Energy.GoodEnough || len(f.Energy.Values) != 0 || f.Energy.CVRMSEPct <= target.MaxCVRMSE {
 		t.Errorf("energy forecast %+v, want not good enough (CV(RMSE) > 15 %%) and no values", f.Energy)
 	}
-	if !f.Intensity.GoodEnough || f.Intensity.CVRMSEPct != 0 || len(f.Intensity.Values) != 12 || f.Intensity.Values[0].Month != "2025-09" ||
+	if !f.Intensity.GoodEnough || f.Intensity.CVRMSEPct != 0 || len(f.Intensity.Values) != 12 || f.Intensity.Values[0].Month != "2026-09" ||
 		math.Abs(f.Intensity.Values[0].Value-100) > 1e-9 {
-		t.Errorf("intensity forecast %+v, want 100 g/kWh from 2025-09, CV(RMSE) 0", f.Intensity)
+		t.Errorf("intensity forecast %+v, want 100 g/kWh from 2026-09, CV(RMSE) 0", f.Intensity)
 	}
 	if f.CombinedGoodEnough || len(f.Combined) != 0 || f.YearKgCO2e != nil ||
 		f.CombinedNote != "not good enough to show: the energy forecast fails ASHRAE Guideline 14" {
@@ -257,7 +258,7 @@ func TestCO2TargetForecastNotGoodEnough(t *testing.T) {
 		"energy (kWh)",
 		"not good enough to show",
 		"combined (kg CO2e)  not good enough to show: the energy forecast fails ASHRAE Guideline 14",
-		"2025-09    —  100.00        —",
+		"2026-09    —  100.00        —",
 		"Change, last 12 full months against the 12 before: not available (needs 24 complete months)",
 		"target.baseline_kg_co2e",
 	} {

@@ -24,7 +24,7 @@ devices:
 		wantOut  []string
 		wantCode int // 0: no error
 	}{
-		{name: "example", file: exampleFile, wantOut: []string{exampleFile + ": OK (1 site, 7 devices)"}},
+		{name: "example", file: exampleFile, wantOut: []string{exampleFile + ": OK (1 site, 13 devices)"}},
 		{name: "bad", file: bad, wantCode: 2, wantOut: []string{
 			bad + `:5:11: devices[0].site: unknown site "dc2" (sites: dc1)`,
 			bad + `:9:30: devices[0].snmp.timout: unknown key "timout" (did you mean "timeout"?)`,

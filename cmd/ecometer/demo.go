@@ -41,8 +41,9 @@ func newDemoCommand() *cli.Command {
 			"(yesterday, Danish time, at each device class's poll interval), stores the\n" +
 			"samples in the embedded SQLite store, then derives energy per meter, the site's\n" +
 			"total without double counting (the PDUs are fed by the UPS), and location-based\n" +
-			"CO2e. Without imported grid data the hours fall back to the demo's annual factor,\n" +
-			"and the output says so.\n\n" +
+			"CO2e. Without imported grid data the hours take ecometer's built-in Energinet\n" +
+			"data (DK1: hourly 2025, annual means 2022-2025; a later year gets the latest\n" +
+			"year's mean), and the output names the dataset and year used.\n\n" +
 			"The data goes to a temporary directory that is removed afterwards, unless\n" +
 			"--data-dir names one to keep (then try `ecometer co2` on it).\n\n" +
 			"Examples:\n   ecometer demo\n   ecometer demo --hours 6 --data-dir ./demo-data",
@@ -286,7 +287,7 @@ func writeDemoSite(w io.Writer, r accounting.Site, balances []topology.Balance) 
 		}
 		fmt.Fprintf(tw, "  PUE\t%.2f %s\n", r.PUE.Value, label)
 	}
-	if r.Location.FallbackSharePct < 100 {
+	if r.Location.UsesEnerginet() {
 		fmt.Fprintf(tw, "  \t%s\n", gridSource)
 	}
 	return tw.Flush()

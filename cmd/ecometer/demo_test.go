@@ -10,12 +10,15 @@ import (
 	"time"
 
 	"github.com/ecometer/ecometer/examples"
+	"github.com/ecometer/ecometer/models/grid/builtin"
 )
 
 // TestRunDemo runs the whole demo: the SNMP simulator on loopback, real
 // polls, the embedded store, energy and CO2e. The figures are checked
 // against each other: the site total is the UPS's own meter (not UPS + PDUs),
-// the PDUs' energy is below it, and CO2e = kWh × the demo's 2026 factor.
+// the PDUs' energy is below it, and CO2e = kWh × the built-in 2025 DK1 mean,
+// which stands in for 2026 (the demo has no imported grid data and no
+// configured factor).
 func TestRunDemo(t *testing.T) {
 	var out, errOut bytes.Buffer
 	dir := t.TempDir()
@@ -56,16 +59,28 @@ func TestRunDemo(t *testing.T) {
 	if unmetered := num(`([\d.]+) kWh losses/unmetered`); unmetered < ups-pduA-pduB-0.002 || unmetered > ups-pduA-pduB+0.002 {
 		t.Errorf("unmetered %v kWh, want UPS − PDUs = %v", unmetered, ups-pduA-pduB)
 	}
-	if kg := num(`location-based\s+([\d.]+) kg`); kg < site*0.095-0.001 || kg > site*0.095+0.001 {
-		t.Errorf("location-based %v kg, want %v kWh × 95 g/kWh", kg, site)
+	d, err := builtin.Data()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, want := range []string{"annual factor 2026: demo value", "PUE               1.60 assumed", "2026-11-25 00:00"} {
+	var g float64
+	for _, m := range d.Annual {
+		if m.Area == "DK1" && m.Year == 2025 {
+			g = float64(m.Intensity)
+		}
+	}
+	if kg := num(`location-based\s+([\d.]+) kg`); g == 0 || kg < site*g/1000-0.001 || kg > site*g/1000+0.001 {
+		t.Errorf("location-based %v kg, want %v kWh × %v g/kWh", kg, site, g)
+	}
+	for _, want := range []string{
+		"built-in Energinet CO2EmisProg DK1 2025 (Energinet's forecast dataset), annual mean (no imported data or factor for 2026; the nearest year's stands in)",
+		"PUE               1.60 assumed", "2026-11-25 00:00", "Source: Energinet (www.energidataservice.dk)"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
-	if strings.Contains(got, "Source: Energinet") {
-		t.Error("the Energinet attribution is printed although no Energinet data was used")
+	if strings.Contains(got, "demo value") {
+		t.Error("the demo still uses an invented grid factor")
 	}
 }
 

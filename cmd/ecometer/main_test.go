@@ -35,7 +35,7 @@ func TestRunExitCodes(t *testing.T) {
 		{name: "help", args: []string{"--help"}, wantCode: 0, wantStdout: "Exit codes:"},
 		{name: "no command shows help", args: nil, wantCode: 0, wantStdout: "COMMANDS:"},
 		{name: "validate ok", args: []string{"config", "validate", exampleFile}, wantCode: 0,
-			wantStdout: exampleFile + ": OK (1 site, 7 devices)\n"},
+			wantStdout: exampleFile + ": OK (1 site, 13 devices)\n"},
 		{name: "validate bad", args: []string{"config", "validate", bad}, wantCode: 2,
 			wantStdout: bad + `:3:17: sites[0].price_area: invalid value "DK9" (allowed: DK1, DK2)` + "\n",
 			wantStderr: "ecometer: " + bad + ": invalid config (1 problem)\n"},

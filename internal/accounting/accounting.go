@@ -20,6 +20,7 @@ import (
 	"github.com/ecometer/ecometer/models/carbon"
 	"github.com/ecometer/ecometer/models/energy"
 	"github.com/ecometer/ecometer/models/grid"
+	"github.com/ecometer/ecometer/models/grid/builtin"
 	"github.com/ecometer/ecometer/models/sample"
 	"github.com/ecometer/ecometer/models/topology"
 	"github.com/ecometer/ecometer/models/units"
@@ -41,6 +42,7 @@ type Accounting struct {
 	inChain map[energy.MeterRef]bool
 	devices map[string]config.Device
 	grid    map[string][]grid.HourValue // by area, all stored hours
+	builtIn grid.BuiltIn                // the grid data shipped with ecometer
 }
 
 // New builds the accounting of cfg's sites over st. A power chain that would
@@ -53,6 +55,9 @@ func New(cfg *config.Config, st Store) (*Accounting, error) {
 	}
 	chain, err := BuildChain(cfg)
 	if err != nil {
+		return nil, err
+	}
+	if a.builtIn, err = builtin.Data(); err != nil {
 		return nil, err
 	}
 	a.chain = chain
@@ -241,9 +246,9 @@ func (a *Accounting) Site(ctx context.Context, site config.Site, from, to time.T
 	var intensity []grid.Intensity
 	if len(uses) > 0 {
 		// Only the hours with energy need an intensity.
-		intensity, err = grid.ResolveHours(r.Area, values, a.factors(r.Area), usedHours)
+		intensity, err = a.resolve(r.Area, values, usedHours)
 		if err != nil {
-			return Site{}, fmt.Errorf("accounting %s: %w; import grid data (`ecometer grid import`/`fetch`) or add grid.annual_factors to the config", site.Name, err)
+			return Site{}, fmt.Errorf("accounting %s: %w", site.Name, err)
 		}
 		if hasMarket {
 			// Both from the same hourly use: the market-based figure applies
@@ -256,13 +261,7 @@ func (a *Accounting) Site(ctx context.Context, site config.Site, from, to time.T
 		} else if loc, err = carbon.LocationBased(uses, intensity); err != nil {
 			return Site{}, fmt.Errorf("accounting %s: %w", site.Name, err)
 		}
-		seen := map[string]bool{}
-		for _, in := range intensity {
-			if in.Source == grid.AnnualFactor && !seen[in.Basis] {
-				seen[in.Basis] = true
-				r.Location.FallbackBases = append(r.Location.FallbackBases, "annual factor "+in.Basis)
-			}
-		}
+		r.Location.FallbackBases = fallbackBases(intensity)
 	}
 	for i, u := range uses {
 		h := Hour{Hour: u.Hour, KWh: float64(u.Energy)}

@@ -14,6 +14,7 @@ import (
 	"github.com/ecometer/ecometer/internal/store/sqlite"
 	"github.com/ecometer/ecometer/internal/targetview"
 	"github.com/ecometer/ecometer/models/grid"
+	"github.com/ecometer/ecometer/models/grid/builtin"
 	"github.com/ecometer/ecometer/models/sample"
 )
 
@@ -76,11 +77,27 @@ func itoa(n int) string      { return strconv.Itoa(n) }
 func ftoa(f float64) string  { return strconv.FormatFloat(f, 'f', -1, 64) }
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-6*math.Max(1, math.Abs(b)) }
 
-// yearKg is the location-based emission of a year by hand.
-func yearKg(y int) float64 {
+// yearKg is the location-based emission of a year by hand: the year's
+// factor, except in the hours the built-in hourly data covers (2025), which
+// come before a configured annual factor.
+func yearKg(t *testing.T, y int) float64 {
 	from, _ := grid.DanishMonth(y, time.January)
 	_, to := grid.DanishMonth(y, time.December)
-	return to.Sub(from).Hours() * watts[y] / 1000 * factors[y] / 1000
+	d, err := builtin.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g float64
+	for h := from; h.Before(to); h = h.Add(time.Hour) {
+		f := factors[y]
+		for _, b := range d.Hourly {
+			if i := int(h.Sub(b.First) / time.Hour); b.Area == "DK1" && !h.Before(b.First) && i < len(b.Values) && !math.IsNaN(float64(b.Values[i])) {
+				f = float64(b.Values[i])
+			}
+		}
+		g += watts[y] / 1000 * f
+	}
+	return g / 1000
 }
 
 func TestViewFromTheStore(t *testing.T) {
@@ -90,10 +107,10 @@ func TestViewFromTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.BaselineKgCO2e == nil || v.BaselineFrom != targetview.BaselineFromStore || !near(*v.BaselineKgCO2e, yearKg(2020)) {
-		t.Fatalf("baseline %v from %q, want %v from the store", v.BaselineKgCO2e, v.BaselineFrom, yearKg(2020))
+	if v.BaselineKgCO2e == nil || v.BaselineFrom != targetview.BaselineFromStore || !near(*v.BaselineKgCO2e, yearKg(t, 2020)) {
+		t.Fatalf("baseline %v from %q, want %v from the store", v.BaselineKgCO2e, v.BaselineFrom, yearKg(t, 2020))
 	}
-	base := yearKg(2020)
+	base := yearKg(t, 2020)
 	// The glide path: straight from the baseline to −35 % in 2030.
 	if len(v.Path) != 11 || !near(v.Path[0].KgCO2e, base) || !near(v.Path[10].KgCO2e, 0.65*base) || !near(v.GoalKgCO2e, 0.65*base) {
 		t.Errorf("path %+v", v.Path)
@@ -103,8 +120,8 @@ func TestViewFromTheStore(t *testing.T) {
 		t.Fatalf("actuals %+v", v.Actuals)
 	}
 	for _, a := range v.Actuals[:6] {
-		if !a.Complete || a.Months != 12 || !near(a.KgCO2e, yearKg(a.Year)) {
-			t.Errorf("actual %+v, want %v complete", a, yearKg(a.Year))
+		if !a.Complete || a.Months != 12 || !near(a.KgCO2e, yearKg(t, a.Year)) {
+			t.Errorf("actual %+v, want %v complete", a, yearKg(t, a.Year))
 		}
 	}
 	if a := v.Actuals[6]; a.Year != 2026 || a.Complete || a.Months != 6 {

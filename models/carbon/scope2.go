@@ -29,7 +29,8 @@ type Location struct {
 	Plain    units.GramsPerKWh
 	Hours    int
 	// EnergyBySource is the energy whose intensity came from each source
-	// (measured, same-hour-of-week, annual-factor): the fallback share.
+	// (measured, same-hour-of-week, built-in-hourly, annual-factor,
+	// built-in-annual): the fallback share.
 	EnergyBySource map[grid.Source]units.KWh
 }
 

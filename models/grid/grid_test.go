@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ecometer/ecometer/internal/testenv"
+	"github.com/ecometer/ecometer/models/units"
 )
 
 func utc(s string) time.Time {
@@ -342,5 +343,90 @@ func TestLineCounterMatchesLineCol(t *testing.T) {
 		if l1 != l2 || c1 != c2 {
 			t.Fatalf("offset %d: lineCounter %d:%d, lineCol %d:%d", off, l2, c2, l1, c1)
 		}
+	}
+}
+
+// TestResolveOrder walks the fallback order: imported hour, same hour of the
+// nearest imported week, built-in hour, configured factor of the year,
+// built-in mean of the year, then the nearest year (a built-in mean only for
+// a later year).
+func TestResolveOrder(t *testing.T) {
+	first := utc("2024-12-31T23:00:00Z") // 2025-01-01 00:00 Danish time
+	vals := make([]units.GramsPerKWh, 8760)
+	for i := range vals {
+		vals[i] = units.GramsPerKWh(50 + i%24)
+	}
+	gap := utc("2025-06-01T12:00:00Z")
+	vals[int(gap.Sub(first)/time.Hour)] = units.GramsPerKWh(math.NaN())
+	b := BuiltIn{
+		Hourly: []BuiltInYear{{Area: "DK1", Year: 2025, First: first, Values: vals, Label: "built-in X DK1 2025"}},
+		Annual: []BuiltInMean{
+			{Area: "DK1", Year: 2022, Intensity: 146, Label: "built-in D DK1 2022"},
+			{Area: "DK1", Year: 2024, Intensity: 96, Label: "built-in X DK1 2024"},
+			{Area: "DK1", Year: 2025, Intensity: 80, Label: "built-in X DK1 2025"},
+		},
+	}
+	imported := utc("2025-03-03T10:00:00Z")
+	tests := []struct {
+		name     string
+		hour     string
+		imported []HourValue
+		factors  []Factor
+		area     string
+		want     Intensity
+		err      string
+	}{
+		{name: "imported", hour: "2025-03-03T10:00:00Z", imported: []HourValue{{"DK1", imported, 33, 12}},
+			want: Intensity{Value: 33, Source: Measured}},
+		{name: "same hour of an imported week before the built-in hour", hour: "2025-03-10T10:00:00Z", imported: []HourValue{{"DK1", imported, 33, 12}},
+			want: Intensity{Value: 33, Source: SameHourOfWeek, Basis: "2025-03-03T10:00:00Z"}},
+		{name: "another area's import does not count", hour: "2025-03-10T10:00:00Z", imported: []HourValue{{"DK2", imported, 33, 12}},
+			want: Intensity{Value: 50 + 11, Source: BuiltInHourly, Basis: "built-in X DK1 2025, hourly"}},
+		{name: "built-in hour before a configured factor", hour: "2025-03-10T10:00:00Z", factors: []Factor{{"DK1", 2025, 99, "cfg"}},
+			want: Intensity{Value: 50 + 11, Source: BuiltInHourly, Basis: "built-in X DK1 2025, hourly"}},
+		{name: "built-in gap: configured factor of the year", hour: "2025-06-01T12:00:00Z", factors: []Factor{{"DK1", 2025, 99, "cfg"}},
+			want: Intensity{Value: 99, Source: AnnualFactor, Basis: "2025: cfg"}},
+		{name: "built-in gap: built-in mean of the year", hour: "2025-06-01T12:00:00Z",
+			want: Intensity{Value: 80, Source: BuiltInAnnual, Basis: "built-in X DK1 2025, annual mean"}},
+		{name: "built-in mean of the year before a configured neighbour", hour: "2024-05-01T12:00:00Z", factors: []Factor{{"DK1", 2023, 99, "cfg"}},
+			want: Intensity{Value: 96, Source: BuiltInAnnual, Basis: "built-in X DK1 2024, annual mean"}},
+		{name: "configured factor of a later year", hour: "2026-05-01T12:00:00Z", factors: []Factor{{"DK1", 2026, 77, "cfg 2026"}},
+			want: Intensity{Value: 77, Source: AnnualFactor, Basis: "2026: cfg 2026"}},
+		{name: "nearest year: built-in 2025 for 2026, not a configured 2020", hour: "2026-05-01T12:00:00Z", factors: []Factor{{"DK1", 2020, 130, "cfg 2020"}},
+			want: Intensity{Value: 80, Source: BuiltInAnnual, Basis: "built-in X DK1 2025, annual mean (no imported data or factor for 2026; the nearest year's stands in)"}},
+		{name: "nearest year: a tie goes to the configured factor", hour: "2026-05-01T12:00:00Z", factors: []Factor{{"DK1", 2027, 60, "cfg 2027"}},
+			want: Intensity{Value: 60, Source: AnnualFactor, Basis: "2027 (no factor for 2026; the nearest year's stands in): cfg 2027"}},
+		{name: "a built-in year stands in for a year between", hour: "2023-05-01T12:00:00Z",
+			want: Intensity{Value: 146, Source: BuiltInAnnual, Basis: "built-in D DK1 2022, annual mean (no imported data or factor for 2023; the nearest year's stands in)"}},
+		{name: "a configured year stands in before the built-in data", hour: "2021-05-01T12:00:00Z", factors: []Factor{{"DK1", 2020, 130, "cfg 2020"}},
+			want: Intensity{Value: 130, Source: AnnualFactor, Basis: "2020 (no factor for 2021; the nearest year's stands in): cfg 2020"}},
+		{name: "the baseline year is not filled from later built-in data", hour: "2020-05-01T12:00:00Z",
+			err: "grid DK1: no intensity for 2020-05-01T12:00:00Z: no imported data, no annual factor, and no built-in data for 2020 (built-in DK1 data: 2022–2025"},
+		{name: "DK2 has no built-in data", hour: "2025-05-01T12:00:00Z", area: "DK2",
+			err: "grid DK2: no intensity for 2025-05-01T12:00:00Z: no imported data, no annual factor, and no built-in data for DK2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			area := tt.area
+			if area == "" {
+				area = "DK1"
+			}
+			h := utc(tt.hour)
+			got, err := Sources{Imported: tt.imported, Factors: tt.factors, BuiltIn: b}.Resolve(area, []time.Time{h})
+			if tt.err != "" {
+				var ne *NoIntensityError
+				if !errors.As(err, &ne) || !strings.Contains(err.Error(), tt.err) || ne.Year != Danish(h).Year() {
+					t.Errorf("got %v, want a *NoIntensityError containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.want.Hour = h
+			if got[0] != tt.want {
+				t.Errorf("got  %+v\nwant %+v", got[0], tt.want)
+			}
+		})
 	}
 }
