@@ -1,0 +1,143 @@
+package accounting
+
+import (
+	"time"
+)
+
+// Totals are several sites' figures of one period added up, for a report's
+// summary. Location- and market-based stay side by side, never netted.
+type Totals struct {
+	Sites       int     `json:"sites"`
+	EnergyKWh   float64 `json:"energy_kwh"`
+	CoveragePct float64 `json:"coverage_pct"` // the lowest of the sites
+	// LocationKgCO2e is Scope 2 location-based; WeightedGPerKWh the
+	// consumption-weighted intensity behind it (0 without energy).
+	LocationKgCO2e  float64 `json:"location_based_kg_co2e"`
+	WeightedGPerKWh float64 `json:"consumption_weighted_g_per_kwh"`
+	// MarketKgCO2e sums the sites with contractual instruments (MarketSites
+	// of them); nil when no site has any.
+	MarketKgCO2e *float64 `json:"market_based_kg_co2e,omitempty"`
+	MarketSites  int      `json:"market_based_sites"`
+	// PUE is facility / IT energy over all sites when every site measures
+	// both; nil otherwise (the sites' own PUE is then the figure to read).
+	PUE *float64 `json:"pue,omitempty"`
+}
+
+// Total adds up sites' figures of one period.
+func Total(sites []Site) Totals {
+	t := Totals{Sites: len(sites)}
+	if len(sites) == 0 {
+		return t
+	}
+	t.CoveragePct = 100
+	measured := true
+	var it, fac, mkt float64
+	for _, s := range sites {
+		t.EnergyKWh += s.EnergyKWh
+		t.LocationKgCO2e += s.Location.KgCO2e
+		t.CoveragePct = min(t.CoveragePct, s.CoveragePct)
+		if s.Market.KgCO2e != nil {
+			mkt += *s.Market.KgCO2e
+			t.MarketSites++
+		}
+		if s.PUE == nil || s.PUE.Assumed {
+			measured = false
+		}
+		it += s.ITKWh
+		fac += s.FacilityKWh
+	}
+	if t.EnergyKWh > 0 {
+		t.WeightedGPerKWh = 1000 * t.LocationKgCO2e / t.EnergyKWh
+	}
+	if t.MarketSites > 0 {
+		t.MarketKgCO2e = &mkt
+	}
+	if measured && it > 0 {
+		p := fac / it
+		t.PUE = &p
+	}
+	return t
+}
+
+// Change is the change of a figure from one period to another.
+type Change struct {
+	Before     float64 `json:"before"`
+	After      float64 `json:"after"`
+	Difference float64 `json:"difference"`
+	// Pct is the difference relative to Before; nil when Before is 0
+	// (there is no relative change from nothing).
+	Pct *float64 `json:"pct,omitempty"`
+}
+
+// ChangeOf is the change from before to after.
+func ChangeOf(before, after float64) Change {
+	c := Change{Before: before, After: after, Difference: after - before}
+	if before != 0 {
+		p := 100 * c.Difference / before
+		c.Pct = &p
+	}
+	return c
+}
+
+// HourOfDay is the use and grid intensity of one hour of the day (local
+// time) over a period.
+type HourOfDay struct {
+	Hour int `json:"hour"` // 0..23, local time
+	// MeanKWh is the mean energy of this hour of the day over the Hours with
+	// energy.
+	MeanKWh float64 `json:"mean_kwh"`
+	// WeightedGPerKWh is the consumption-weighted intensity of the hour's
+	// energy; PlainGPerKWh the plain mean of its intensities (what a flat
+	// load would see at that hour).
+	WeightedGPerKWh float64 `json:"consumption_weighted_g_per_kwh"`
+	PlainGPerKWh    float64 `json:"plain_average_g_per_kwh"`
+	Hours           int     `json:"hours"`
+}
+
+// HourOfDayProfile folds hourly use (of one or more sites, each hour's
+// energy added) into the 24 hours of the day in loc: when the energy is
+// used and how clean the grid is then. Hours without a resolved intensity
+// count for energy only.
+func HourOfDayProfile(hours []Hour, loc *time.Location) []HourOfDay {
+	type acc struct {
+		kwh, kgE, kwhI, g float64
+		n, nI             int
+		seen              map[time.Time]bool
+	}
+	var per [24]acc
+	for _, h := range hours {
+		a := &per[h.Hour.In(loc).Hour()]
+		if a.seen == nil {
+			a.seen = map[time.Time]bool{}
+		}
+		a.kwh += h.KWh
+		if !a.seen[h.Hour] {
+			// One hour of several sites is one hour of the day.
+			a.seen[h.Hour] = true
+			a.n++
+		}
+		if h.Intensity {
+			a.g += h.GPerKWh
+			a.nI++
+			a.kgE += h.KWh * h.GPerKWh
+			a.kwhI += h.KWh
+		}
+	}
+	out := make([]HourOfDay, 24)
+	for i, a := range per {
+		o := HourOfDay{Hour: i, Hours: a.n}
+		if a.n > 0 {
+			o.MeanKWh = a.kwh / float64(a.n)
+		}
+		if a.nI > 0 {
+			o.PlainGPerKWh = a.g / float64(a.nI)
+		}
+		if a.kwhI > 0 {
+			o.WeightedGPerKWh = a.kgE / a.kwhI
+		} else {
+			o.WeightedGPerKWh = o.PlainGPerKWh
+		}
+		out[i] = o
+	}
+	return out
+}
