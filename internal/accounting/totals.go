@@ -21,6 +21,17 @@ type Totals struct {
 	// PUE is facility / IT energy over all sites when every site measures
 	// both; nil otherwise (the sites' own PUE is then the figure to read).
 	PUE *float64 `json:"pue,omitempty"`
+	// ITKWh and FacilityKWh are the metered totals of both levels.
+	ITKWh       float64 `json:"it_kwh"`
+	FacilityKWh float64 `json:"facility_kwh"`
+	// WholeSiteKWh is the energy of the whole sites (facility level): the
+	// facility meters where they exist, else IT energy × the assumed PUE
+	// (then WholeSiteEstimated). Nil when a site has neither.
+	WholeSiteKWh       *float64 `json:"whole_site_kwh,omitempty"`
+	WholeSiteEstimated bool     `json:"whole_site_estimated"`
+	// GOCoveredKWh is the energy covered by guarantees of origin at the
+	// sites with contractual instruments; nil when none has any.
+	GOCoveredKWh *float64 `json:"go_covered_kwh,omitempty"`
 }
 
 // Total adds up sites' figures of one period.
@@ -30,9 +41,27 @@ func Total(sites []Site) Totals {
 		return t
 	}
 	t.CoveragePct = 100
-	measured := true
-	var it, fac, mkt float64
+	measured, wholeKnown := true, true
+	var it, fac, mkt, whole, goKWh float64
 	for _, s := range sites {
+		switch {
+		case s.PUE != nil && !s.PUE.Assumed:
+			whole += s.FacilityKWh
+		case s.FacilityEstimate != nil:
+			whole += s.FacilityEstimate.EnergyKWh
+			t.WholeSiteEstimated = true
+		case s.Level == "facility" && s.PUE != nil && s.PUE.Assumed:
+			// A facility-level site without a facility meter: its energy is
+			// already IT × assumed PUE.
+			whole += s.EnergyKWh
+			t.WholeSiteEstimated = true
+		case s.EnergyKWh == 0:
+		default:
+			wholeKnown = false
+		}
+		if s.Market.Instruments != nil {
+			goKWh += s.Market.Instruments.CoveredByGOKWh
+		}
 		t.EnergyKWh += s.EnergyKWh
 		t.LocationKgCO2e += s.Location.KgCO2e
 		t.CoveragePct = min(t.CoveragePct, s.CoveragePct)
@@ -55,6 +84,13 @@ func Total(sites []Site) Totals {
 	if measured && it > 0 {
 		p := fac / it
 		t.PUE = &p
+	}
+	t.ITKWh, t.FacilityKWh = it, fac
+	if wholeKnown {
+		t.WholeSiteKWh = &whole
+	}
+	if t.MarketSites > 0 {
+		t.GOCoveredKWh = &goKWh
 	}
 	return t
 }

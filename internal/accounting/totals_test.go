@@ -37,7 +37,8 @@ func TestTotal(t *testing.T) {
 			// One assumed PUE: no overall PUE.
 			name: "assumed",
 			sites: []Site{
-				{EnergyKWh: 100, CoveragePct: 100, Location: Location{KgCO2e: 5}, PUE: &PUE{Value: 1.5, Assumed: true}, ITKWh: 100},
+				{EnergyKWh: 100, CoveragePct: 100, Location: Location{KgCO2e: 5}, PUE: &PUE{Value: 1.5, Assumed: true}, ITKWh: 100,
+					FacilityEstimate: &Estimate{EnergyKWh: 150}},
 				{EnergyKWh: 100, CoveragePct: 100, Location: Location{KgCO2e: 15}, PUE: &PUE{Value: 1.2}, ITKWh: 80, FacilityKWh: 100},
 			},
 			energy: 200, loc: 20, cover: 100, weighed: 100,
@@ -45,6 +46,9 @@ func TestTotal(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := Total(c.sites)
+			if c.name == "measured" && (got.ITKWh != 300 || got.FacilityKWh != 430 || got.WholeSiteKWh == nil || *got.WholeSiteKWh != 430 || got.WholeSiteEstimated) {
+				t.Errorf("levels: %+v", got)
+			}
 			if got.Sites != len(c.sites) || got.EnergyKWh != c.energy || got.LocationKgCO2e != c.loc || got.CoveragePct != c.cover ||
 				got.MarketSites != c.msites || math.Abs(got.WeightedGPerKWh-c.weighed) > 1e-9 {
 				t.Errorf("got %+v", got)
@@ -106,5 +110,33 @@ func TestHourOfDayProfile(t *testing.T) {
 	}
 	if p[6].Hours != 0 || p[6].MeanKWh != 0 {
 		t.Errorf("06:00 (UTC hour, not local) has data: %+v", p[6])
+	}
+}
+
+// The whole-site energy: measured where a facility meter exists, the
+// estimate elsewhere (and then labelled), unknown when a site has neither.
+func TestTotalWholeSite(t *testing.T) {
+	measured := Site{EnergyKWh: 100, PUE: &PUE{Value: 1.2}, ITKWh: 100, FacilityKWh: 120}
+	estimate := Site{EnergyKWh: 100, PUE: &PUE{Value: 1.5, Assumed: true}, ITKWh: 100, FacilityEstimate: &Estimate{EnergyKWh: 150}}
+	scaled := Site{Level: "facility", EnergyNote: "facility energy = IT energy × assumed PUE 1.50", EnergyKWh: 150, PUE: &PUE{Value: 1.5, Assumed: true}, ITKWh: 100}
+	unknown := Site{EnergyKWh: 100, ITKWh: 100}
+	for _, c := range []struct {
+		sites     []Site
+		whole     *float64
+		estimated bool
+	}{
+		{[]Site{measured}, ptr(120), false},
+		{[]Site{measured, estimate}, ptr(270), true},
+		{[]Site{measured, scaled}, ptr(270), true},
+		{[]Site{measured, unknown}, nil, false},
+	} {
+		got := Total(c.sites)
+		if (got.WholeSiteKWh == nil) != (c.whole == nil) || c.whole != nil && *got.WholeSiteKWh != *c.whole || got.WholeSiteEstimated != c.estimated {
+			t.Errorf("%d sites: whole %v estimated %v, want %v %v", len(c.sites), got.WholeSiteKWh, got.WholeSiteEstimated, c.whole, c.estimated)
+		}
+	}
+	goSite := Site{EnergyKWh: 10, Market: Market{KgCO2e: ptr(1), Instruments: &Instruments{CoveredByGOKWh: 6}}}
+	if got := Total([]Site{goSite, goSite, unknown}); got.GOCoveredKWh == nil || *got.GOCoveredKWh != 12 {
+		t.Errorf("GO covered %v, want 12", got.GOCoveredKWh)
 	}
 }
