@@ -2,6 +2,8 @@ package accounting
 
 import (
 	"time"
+
+	"github.com/ecometer/ecometer/models/grid"
 )
 
 // Totals are several sites' figures of one period added up, for a report's
@@ -32,11 +34,15 @@ type Totals struct {
 	// GOCoveredKWh is the energy covered by guarantees of origin at the
 	// sites with contractual instruments; nil when none has any.
 	GOCoveredKWh *float64 `json:"go_covered_kwh,omitempty"`
+	// EnergyBySource is the energy by where its hour's intensity came
+	// from; FallbackSharePct the share not measured for its hour.
+	EnergyBySource   map[string]float64 `json:"energy_kwh_by_intensity_source"`
+	FallbackSharePct float64            `json:"fallback_share_pct"`
 }
 
 // Total adds up sites' figures of one period.
 func Total(sites []Site) Totals {
-	t := Totals{Sites: len(sites)}
+	t := Totals{Sites: len(sites), EnergyBySource: map[string]float64{}}
 	if len(sites) == 0 {
 		return t
 	}
@@ -59,6 +65,9 @@ func Total(sites []Site) Totals {
 		default:
 			wholeKnown = false
 		}
+		for k, v := range s.Location.EnergyBySource {
+			t.EnergyBySource[k] += v
+		}
 		if s.Market.Instruments != nil {
 			goKWh += s.Market.Instruments.CoveredByGOKWh
 		}
@@ -77,6 +86,7 @@ func Total(sites []Site) Totals {
 	}
 	if t.EnergyKWh > 0 {
 		t.WeightedGPerKWh = 1000 * t.LocationKgCO2e / t.EnergyKWh
+		t.FallbackSharePct = 100 * (t.EnergyBySource[string(grid.SameHourOfWeek)] + t.EnergyBySource[string(grid.AnnualFactor)]) / t.EnergyKWh
 	}
 	if t.MarketSites > 0 {
 		t.MarketKgCO2e = &mkt

@@ -26,9 +26,9 @@ func TestTotal(t *testing.T) {
 			// (300 + 130) / (200 + 100) = 1.4333…, not the mean of 1.5 and 1.3.
 			name: "measured",
 			sites: []Site{
-				{EnergyKWh: 300, CoveragePct: 99, Location: Location{KgCO2e: 30}, Market: Market{KgCO2e: ptr(12)},
+				{EnergyKWh: 300, CoveragePct: 99, Location: Location{KgCO2e: 30, EnergyBySource: map[string]float64{"measured": 250, "annual-factor": 50}}, Market: Market{KgCO2e: ptr(12)},
 					PUE: &PUE{Value: 1.5}, ITKWh: 200, FacilityKWh: 300},
-				{EnergyKWh: 130, CoveragePct: 80, Location: Location{KgCO2e: 13},
+				{EnergyKWh: 130, CoveragePct: 80, Location: Location{KgCO2e: 13, EnergyBySource: map[string]float64{"measured": 100, "same-hour-of-week": 30}},
 					PUE: &PUE{Value: 1.3}, ITKWh: 100, FacilityKWh: 130},
 			},
 			energy: 430, loc: 43, market: ptr(12), msites: 1, cover: 80, pue: ptr(430.0 / 300), weighed: 100,
@@ -46,6 +46,10 @@ func TestTotal(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := Total(c.sites)
+			// Fallback: (50 + 30) of 430 kWh.
+			if c.name == "measured" && (math.Abs(got.FallbackSharePct-100*80.0/430) > 1e-9 || got.EnergyBySource["measured"] != 350) {
+				t.Errorf("fallback share %v, by source %v", got.FallbackSharePct, got.EnergyBySource)
+			}
 			if c.name == "measured" && (got.ITKWh != 300 || got.FacilityKWh != 430 || got.WholeSiteKWh == nil || *got.WholeSiteKWh != 430 || got.WholeSiteEstimated) {
 				t.Errorf("levels: %+v", got)
 			}

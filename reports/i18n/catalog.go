@@ -1,0 +1,2 @@
+package i18n
+var catalog = map[string]msg{}
