@@ -12,6 +12,8 @@ package accounting
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -396,10 +398,13 @@ func Aggregate(ref energy.MeterRef, h store.Hourly) energy.HourlyAggregate {
 		CounterFirstAt: h.CounterFirstAt, CounterLastAt: h.CounterLastAt}
 }
 
+// sumKWh adds up the hours in time order: floating-point addition in map
+// order would make the last digits differ from run to run.
 func sumKWh(m map[time.Time]units.KWh) units.KWh {
+	hours := slices.SortedFunc(maps.Keys(m), time.Time.Compare)
 	var s units.KWh
-	for _, v := range m {
-		s += v
+	for _, h := range hours {
+		s += m[h]
 	}
 	return s
 }
