@@ -57,8 +57,8 @@ func New(l Lang) *Printer { return &Printer{lang: l, missing: map[string]bool{}}
 func (p *Printer) Lang() Lang { return p.lang }
 
 // T returns the message key in the printer's language, formatted with args
-// (fmt verbs; %s arguments are used as given, numbers should be formatted
-// with Num first).
+// by fmt.Sprintf (so a literal percent sign is written %% in every
+// message); numbers are formatted with Num first and passed as %s.
 func (p *Printer) T(key string, args ...any) string {
 	m, ok := catalog[key]
 	text := m.en
@@ -68,9 +68,6 @@ func (p *Printer) T(key string, args ...any) string {
 	if !ok || text == "" {
 		p.missing[key] = true
 		return "[" + key + "]"
-	}
-	if len(args) == 0 {
-		return text
 	}
 	return fmt.Sprintf(text, args...)
 }
@@ -188,3 +185,6 @@ func Text(key string, l Lang) (text string, same bool) {
 	}
 	return m.en, m.same
 }
+
+// Has reports whether key is a message.
+func Has(key string) bool { _, ok := catalog[key]; return ok }

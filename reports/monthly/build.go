@@ -42,6 +42,9 @@ type Input struct {
 	Progress func(step string)
 }
 
+// HistoryMonths is how many months the monthly emissions chart shows.
+const HistoryMonths = 24
+
 // NoDataError is a month without any metered energy at any reported site:
 // there is nothing to report, and "0 kWh" would read as a measurement.
 type NoDataError struct {
@@ -122,6 +125,15 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 	}
 	if r.Breakdown, err = breakdown(acc, meters); err != nil {
 		return nil, fmt.Errorf("report %s: %w", p.Label(), err)
+	}
+
+	for k := HistoryMonths - 1; k >= 0; k-- {
+		y, m := accounting.AddMonths(p.Year, p.Month, -k)
+		mo, err := ms.Get(ctx, y, m)
+		if err != nil {
+			return nil, err
+		}
+		r.History = append(r.History, mo.Figure)
 	}
 
 	step("PUE trend")

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -144,7 +144,10 @@ type onceTB struct {
 	err error
 }
 
-func (o *onceTB) Fatal(args ...any) { o.err = fmt.Errorf("%v", fmt.Sprint(args...)); panic(errOnceFailed) }
+func (o *onceTB) Fatal(args ...any) {
+	o.err = fmt.Errorf("%v", fmt.Sprint(args...))
+	panic(errOnceFailed)
+}
 func (o *onceTB) Fatalf(format string, args ...any) {
 	o.err = fmt.Errorf(format, args...)
 	panic(errOnceFailed)

@@ -28,17 +28,20 @@ type Report struct {
 	MinCoveragePct float64 `json:"min_coverage_pct"`
 	Complete       bool    `json:"coverage_complete"`
 
-	Summary   Summary         `json:"summary"`    // 1
-	Target    targetview.View `json:"target"`     // 2 and 3 (Target.Change)
-	Breakdown Breakdown       `json:"breakdown"`  // 4
-	PUE       []PUEMonth      `json:"pue_trend"`  // 5
-	EED       []EEDItem       `json:"eed"`        // 5
-	Grid      Grid            `json:"grid"`       // 6
-	PowerDown *PowerDown      `json:"power_down"` // 7; null: no power-down policy applied
-	Anomalies *Anomalies      `json:"anomalies,omitempty"`
-	Embodied  *embodied.View  `json:"embodied"` // 8; null: no asset inventory stored
-	Quality   Quality         `json:"data_quality"`
-	Sources   []string        `json:"sources"`
+	Summary Summary         `json:"summary"` // 1
+	Target  targetview.View `json:"target"`  // 2 and 3 (Target.Change)
+	// History are the sites' figures of the 24 months ending with the
+	// report's month (section 2's monthly chart).
+	History   []targetview.MonthFigure `json:"history"`
+	Breakdown Breakdown                `json:"breakdown"`  // 4
+	PUE       []PUEMonth               `json:"pue_trend"`  // 5
+	EED       []EEDItem                `json:"eed"`        // 5
+	Grid      Grid                     `json:"grid"`       // 6
+	PowerDown *PowerDown               `json:"power_down"` // 7; null: no power-down policy applied
+	Anomalies *Anomalies               `json:"anomalies,omitempty"`
+	Embodied  *embodied.View           `json:"embodied"` // 8; null: no asset inventory stored
+	Quality   Quality                  `json:"data_quality"`
+	Sources   []string                 `json:"sources"`
 }
 
 // Summary is page 1: the month against the previous month and the same
