@@ -64,6 +64,11 @@ type Text struct {
 	YLabel string // with its unit, e.g. "kg CO₂e"
 	// Format writes the value-axis numbers (the language's separators).
 	Format func(float64) string
+	// NoZero lets the value axis start near the data instead of at 0
+	// (a ratio such as PUE); LegendBottom puts the legend at the bottom
+	// (for lines near the top).
+	NoZero       bool
+	LegendBottom bool
 }
 
 // Size is an image's size in millimetres, as placed in the PDF.
@@ -96,7 +101,7 @@ func newPlot(t Text) *plot.Plot {
 		a.Color, a.Tick.Color = Grey, Grey
 	}
 	p.Legend.TextStyle.Font = f(8.5, false)
-	p.Legend.Top = true
+	p.Legend.Top = !t.LegendBottom
 	return p
 }
 
@@ -170,6 +175,9 @@ func Bars(t Text, cats []string, series []Series, horizontal bool, s Size) ([]by
 		p.NominalY(cats...)
 		p.X.Tick.Marker = valueTicks(t)
 		p.X.Min = math.Min(0, p.X.Min)
+		if len(series) > 1 && p.X.Max > 0 {
+			p.X.Max *= 1.35 // room for the legend beside the longest bar
+		}
 	} else {
 		p.NominalX(cats...)
 		p.Y.Tick.Marker = valueTicks(t)
@@ -298,7 +306,15 @@ func Lines(t Text, cols []Columns, bands []Band, lines []Line, xTicks []plot.Tic
 		}
 	}
 	p.Y.Tick.Marker = valueTicks(t)
-	p.Y.Min = math.Min(0, p.Y.Min)
+	if !t.NoZero {
+		p.Y.Min = math.Min(0, p.Y.Min)
+	} else {
+		pad := (p.Y.Max - p.Y.Min) * 0.15
+		if pad == 0 {
+			pad = math.Abs(p.Y.Max)*0.05 + 0.01
+		}
+		p.Y.Min, p.Y.Max = p.Y.Min-pad, p.Y.Max+pad
+	}
 	if xTicks != nil {
 		p.X.Tick.Marker = plot.ConstantTicks(xTicks)
 	}

@@ -19,7 +19,7 @@ var catalog = map[string]msg{
 	"summary.energy":           {en: "Electricity used", da: "Elforbrug"},
 	"summary.location":         {en: "CO₂e, location-based", da: "CO₂e, lokationsbaseret"},
 	"summary.market":           {en: "CO₂e, market-based", da: "CO₂e, markedsbaseret"},
-	"summary.pue":              {en: "PUE (power usage effectiveness)", da: "PUE (energieffektivitet)"},
+	"summary.pue":              {en: "PUE (energy efficiency)", da: "PUE (energieffektivitet)"},
 	"change.vs":                {en: "%s against %s", da: "%s i forhold til %s"},
 	"change.none":              {en: "no comparison: %s has no metered data", da: "ingen sammenligning: %s har ingen målte data"},
 	"summary.market.none":      {en: "not configured", da: "ikke opsat"},
@@ -177,6 +177,7 @@ var catalog = map[string]msg{
 	"breakdown.chart.total":   {en: "energy", da: "energi"},
 	"breakdown.chart.losses":  {en: "of which losses and unmetered", da: "heraf tab og umålt"},
 	"breakdown.chart.reading": {en: "Reading: room %s at %s used the most energy, %s.", da: "Aflæsning: rum %s på %s brugte mest energi, %s."},
+	"breakdown.nogroup":       {en: "(not given)", da: "(ikke angivet)"},
 	"breakdown.bysite":        {en: "By site", da: "Pr. lokation"},
 	"breakdown.byroom":        {en: "By room", da: "Pr. rum"},
 	"breakdown.byclass":       {en: "By device class", da: "Pr. enhedstype"},
@@ -354,6 +355,10 @@ var catalog = map[string]msg{
 	"quality.devices": {
 		en: "%d devices were read for less than %s of the month (unreachable, switched off or not yet collected):",
 		da: "%d enheder blev aflæst i mindre end %s af måneden (ikke tilgængelige, slukket eller endnu ikke indsamlet):",
+	},
+	"quality.devices.one": {
+		en: "%d device was read for less than %s of the month (unreachable, switched off or not yet collected):",
+		da: "%d enhed blev aflæst i mindre end %s af måneden (ikke tilgængelig, slukket eller endnu ikke indsamlet):",
 	},
 	"quality.state":   {en: "State", da: "Tilstand"},
 	"quality.partial": {en: "readings missing for part of the month", da: "aflæsninger mangler i en del af måneden"},

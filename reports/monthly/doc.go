@@ -211,7 +211,7 @@ type KeyFigure struct {
 // KeyFigures writes a row of boxes with big figures.
 func (d *Doc) KeyFigures(figs []KeyFigure) {
 	pdf := d.pdf
-	const gap, h = 3.0, 27.0
+	const gap, h = 3.0, 31.0
 	d.ensure(h + 3)
 	w := (d.textW() - gap*float64(len(figs)-1)) / float64(len(figs))
 	x0, y := pdf.GetXY()
@@ -226,11 +226,11 @@ func (d *Doc) KeyFigures(figs []KeyFigure) {
 		pdf.SetFont(family, "", 8)
 		pdf.SetTextColor(greyText.R, greyText.G, greyText.B)
 		pdf.MultiCell(w-5, 3.6, f.Label, "", "L", false)
-		pdf.SetXY(x+3.5, y+10)
+		pdf.SetXY(x+3.5, y+10.5)
 		pdf.SetFont(family, "B", 14)
 		pdf.SetTextColor(accent.R, accent.G, accent.B)
 		pdf.CellFormat(w-5, 7, f.Value, "", 0, "L", false, 0, "")
-		pdf.SetXY(x+3.5, y+18)
+		pdf.SetXY(x+3.5, y+19)
 		pdf.SetFont(family, "", 7.5)
 		pdf.SetTextColor(0, 0, 0)
 		pdf.MultiCell(w-5, 3.4, f.Note, "", "L", false)

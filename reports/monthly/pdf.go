@@ -59,10 +59,21 @@ func writePDF(w io.Writer, r *Report, lang i18n.Lang) (*i18n.Printer, error) {
 func local(t time.Time) time.Time { return t.In(danish) }
 
 type reportWriter struct {
-	d     *Doc
-	p     *i18n.Printer
-	r     *Report
-	month string
+	d      *Doc
+	p      *i18n.Printer
+	r      *Report
+	month  string
+	charts int
+}
+
+// size is a chart's size, its width a fraction of a millimetre wider for
+// each chart drawn before it. fpdf (catalog sort on) writes images sorted
+// by pixel width alone, images of equal width in map order: unique widths
+// keep the PDF's bytes the same from run to run. 0.13 mm is one pixel at
+// charts.DPI; the difference does not show.
+func (w *reportWriter) size(width, height float64) charts.Size {
+	w.charts++
+	return charts.Size{W: width + 0.13*float64(w.charts), H: height}
 }
 
 // Units as printed.
@@ -289,7 +300,7 @@ func (w *reportWriter) target() error {
 		img, err := charts.Lines(charts.Text{Title: p.T("target.chart.title", from, to), YLabel: p.T("unit.kgyear"), Format: w.num(0)},
 			[]charts.Columns{{Name: p.T("target.chart.actual"), X: cx, Y: cy, Color: charts.Teal, Width: 0.6},
 				{Name: p.T("target.chart.partial"), X: ix, Y: iy, Color: charts.Sand, Width: 0.6}},
-			nil, lines, ticks, charts.Size{W: chartW, H: chartH})
+			nil, lines, ticks, w.size(chartW, chartH))
 		if err != nil {
 			return err
 		}
@@ -332,7 +343,7 @@ func (w *reportWriter) target() error {
 	img, err := charts.Lines(charts.Text{Title: p.T("target.monthly.title"), YLabel: p.T("unit.kgmonth"), Format: w.num(0)},
 		[]charts.Columns{{Name: p.T("target.monthly.actual"), X: hx, Y: hy, Color: charts.Teal, Width: 0.7}},
 		bands, []charts.Line{{Name: p.T("target.monthly.forecast"), X: fx, Y: fy, Color: charts.Orange}},
-		ticks, charts.Size{W: chartW, H: chartH})
+		ticks, w.size(chartW, chartH))
 	if err != nil {
 		return err
 	}
@@ -393,7 +404,7 @@ func (w *reportWriter) change() error {
 	img, err := charts.Bars(charts.Text{Title: p.T("change.chart.title"), XLabel: unitKg, Format: w.num(0)},
 		[]string{p.T("change.grid"), p.T("change.usage"), p.T("change.total")},
 		[]charts.Series{{Values: []float64{c.GridKgCO2e, c.UsageKgCO2e, c.TotalKgCO2e}, Color: charts.Blue}}, true,
-		charts.Size{W: chartW, H: 55})
+		w.size(chartW, 55))
 	if err != nil {
 		return err
 	}
@@ -414,14 +425,13 @@ func (w *reportWriter) change() error {
 
 func (w *reportWriter) breakdown() error {
 	d, p, b := w.d, w.p, w.r.Breakdown
-	d.PageBreak()
 	d.Heading(p.T("breakdown.heading"))
 	d.Para(p.T("breakdown.intro"))
 	groupTable := func(title string, gs []accounting.Group) {
 		d.Subheading(title)
 		var rows [][]string
 		for _, g := range gs {
-			rows = append(rows, []string{g.Key, g.Site, p.Num(g.EnergyKWh, 0), p.Num(g.LossesKWh, 0), p.Pct(g.CoveragePct, 1)})
+			rows = append(rows, []string{w.groupKey(g.Key), g.Site, p.Num(g.EnergyKWh, 0), p.Num(g.LossesKWh, 0), p.Pct(g.CoveragePct, 1)})
 		}
 		d.Table([]Column{{Title: p.T("table.group"), Width: 1.8}, {Title: p.T("table.site"), Width: 1.6},
 			{Title: p.T("table.energy") + " (kWh)", Width: 1.3, Align: "R"}, {Title: p.T("table.losses"), Width: 1.6, Align: "R"},
@@ -431,13 +441,13 @@ func (w *reportWriter) breakdown() error {
 	var cats []string
 	var total, loss []float64
 	for _, g := range b.ByRoom {
-		cats = append(cats, g.Key+" ("+g.Site+")")
+		cats = append(cats, w.groupKey(g.Key)+" ("+g.Site+")")
 		total, loss = append(total, g.EnergyKWh), append(loss, g.LossesKWh)
 	}
 	if len(cats) > 0 {
 		img, err := charts.Bars(charts.Text{Title: p.T("breakdown.chart.title"), XLabel: unitKWh, Format: w.num(0)}, cats,
 			[]charts.Series{{Name: p.T("breakdown.chart.total"), Values: total, Color: charts.Teal}, {Name: p.T("breakdown.chart.losses"), Values: loss, Color: charts.Sand}},
-			true, charts.Size{W: chartW, H: 20 + 9*float64(len(cats))})
+			true, w.size(chartW, 20+9*float64(len(cats))))
 		if err != nil {
 			return err
 		}
@@ -447,7 +457,7 @@ func (w *reportWriter) breakdown() error {
 				top = g
 			}
 		}
-		d.Image(img, chartW, 20+9*float64(len(cats)), p.T("breakdown.chart.reading", top.Key, top.Site, w.kwh(top.EnergyKWh)))
+		d.Image(img, chartW, 20+9*float64(len(cats)), p.T("breakdown.chart.reading", w.groupKey(top.Key), top.Site, w.kwh(top.EnergyKWh)))
 	}
 	groupTable(p.T("breakdown.bysite"), b.BySite)
 	groupTable(p.T("breakdown.byroom"), b.ByRoom)
@@ -471,9 +481,17 @@ func (w *reportWriter) breakdown() error {
 	return nil
 }
 
+// groupKey is a group's name; the accounting names devices without a room
+// or rack "(none)".
+func (w *reportWriter) groupKey(k string) string {
+	if k == "(none)" {
+		return w.p.T("breakdown.nogroup")
+	}
+	return k
+}
+
 func (w *reportWriter) pue() error {
 	d, p, r := w.d, w.p, w.r
-	d.PageBreak()
 	d.Heading(p.T("pue.heading"))
 	d.Para(p.T("pue.intro"))
 	// One line per site over the twelve months.
@@ -507,8 +525,8 @@ func (w *reportWriter) pue() error {
 		}
 		lines = append(lines, l)
 	}
-	img, err := charts.Lines(charts.Text{Title: p.T("pue.chart.title"), YLabel: p.T("pue.chart.y"), Format: w.num(2)}, nil, nil, lines, ticks,
-		charts.Size{W: chartW, H: 62})
+	img, err := charts.Lines(charts.Text{Title: p.T("pue.chart.title"), YLabel: p.T("pue.chart.y"), Format: w.num(2), NoZero: true, LegendBottom: true}, nil, nil, lines, ticks,
+		w.size(chartW, 62))
 	if err != nil {
 		return err
 	}
@@ -585,13 +603,13 @@ func (w *reportWriter) gridSection() error {
 		ticks = append(ticks, plot.Tick{Value: float64(hh), Label: fmt.Sprintf("%02d", hh)})
 	}
 	use, err := charts.Lines(charts.Text{Title: p.T("grid.use.title"), XLabel: p.T("grid.hour"), YLabel: unitKWh, Format: w.num(0)},
-		[]charts.Columns{{X: hx, Y: kwh, Color: charts.Teal, Width: 0.75}}, nil, nil, ticks, charts.Size{W: halfW, H: halfH})
+		[]charts.Columns{{X: hx, Y: kwh, Color: charts.Teal, Width: 0.75}}, nil, nil, ticks, w.size(halfW, halfH))
 	if err != nil {
 		return err
 	}
-	inten, err := charts.Lines(charts.Text{Title: p.T("grid.int.title"), XLabel: p.T("grid.hour"), YLabel: unitInt, Format: w.num(0)},
+	inten, err := charts.Lines(charts.Text{Title: p.T("grid.int.title"), XLabel: p.T("grid.hour"), YLabel: unitInt, Format: w.num(0), LegendBottom: true},
 		nil, nil, []charts.Line{{Name: p.T("grid.int.plain"), X: hx, Y: plain, Color: charts.Grey}, {Name: p.T("grid.int.weighted"), X: hx, Y: weighted, Color: charts.Blue, Dashed: true}},
-		ticks, charts.Size{W: halfW, H: halfH})
+		ticks, w.size(halfW, halfH))
 	if err != nil {
 		return err
 	}
@@ -716,7 +734,11 @@ func (w *reportWriter) quality() {
 	if len(q.Devices) == 0 {
 		d.Para(p.T("quality.devices.none", p.Pct(r.MinCoveragePct, 0)))
 	} else {
-		d.Para(p.T("quality.devices", len(q.Devices), p.Pct(r.MinCoveragePct, 0)))
+		key := "quality.devices"
+		if len(q.Devices) == 1 {
+			key = "quality.devices.one"
+		}
+		d.Para(p.T(key, len(q.Devices), p.Pct(r.MinCoveragePct, 0)))
 		rows = nil
 		for _, x := range q.Devices {
 			state := p.T("quality.partial")
