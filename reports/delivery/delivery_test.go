@@ -3,159 +3,27 @@ package delivery
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"errors"
 	"io"
 	"log/slog"
-	"math/big"
 	"mime"
 	"mime/multipart"
 	"net"
 	"net/mail"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
-
 	"github.com/ecometer/ecometer/config"
+	"github.com/ecometer/ecometer/reports/delivery/smtptest"
 )
-
-// testCert is a self-signed certificate for 127.0.0.1 and the pool that
-// trusts it.
-func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ecometer test SMTP"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
-}
-
-// mailServer is a real SMTP server (go-smtp) on loopback: STARTTLS with
-// the test certificate, AUTH PLAIN only over TLS, one user.
-type mailServer struct {
-	addr string
-	mu   sync.Mutex
-	got  []received
-	// refuse is how many MAIL commands to refuse with 451 (transient)
-	// before accepting; permanent refuses with 550 instead.
-	refuse    int
-	permanent bool
-	sawTLS    bool
-}
-
-type received struct {
-	from string
-	to   []string
-	data []byte
-}
-
-func startServer(t *testing.T, refuse int, permanent bool) (*mailServer, *x509.CertPool) {
-	t.Helper()
-	cert, pool := testCert(t)
-	ms := &mailServer{refuse: refuse, permanent: permanent}
-	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		return &session{ms: ms, conn: c}, nil
-	}))
-	s.Domain = "localhost"
-	s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-	s.AllowInsecureAuth = false
-	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms.addr = l.Addr().String()
-	go s.Serve(l)
-	t.Cleanup(func() { s.Close() })
-	return ms, pool
-}
-
-type session struct {
-	ms     *mailServer
-	conn   *smtp.Conn
-	authed bool
-	cur    received
-}
-
-func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
-func (s *session) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != "ecometer" || pass != "s3cret-Æø" {
-			// RFC 4954: 535 5.7.8, as real servers answer.
-			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
-		}
-		s.authed = true
-		return nil
-	}), nil
-}
-func (s *session) Mail(from string, _ *smtp.MailOptions) error {
-	if !s.authed {
-		return smtp.ErrAuthRequired
-	}
-	s.ms.mu.Lock()
-	defer s.ms.mu.Unlock()
-	if _, ok := s.conn.TLSConnectionState(); ok {
-		s.ms.sawTLS = true
-	}
-	if s.ms.refuse > 0 {
-		s.ms.refuse--
-		code := 451
-		if s.ms.permanent {
-			code = 550
-		}
-		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
-	}
-	s.cur.from = from
-	return nil
-}
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.to = append(s.cur.to, to)
-	return nil
-}
-func (s *session) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.data = b
-	s.ms.mu.Lock()
-	s.ms.got = append(s.ms.got, s.cur)
-	s.ms.mu.Unlock()
-	return nil
-}
-func (s *session) Reset()        { s.cur = received{} }
-func (s *session) Logout() error { return nil }
 
 func emailConfig(t *testing.T, addr string) config.Email {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(addr)
-	t.Setenv("ECOMETER_TEST_SMTP_PASSWORD", "s3cret-Æø")
+	t.Setenv("ECOMETER_TEST_SMTP_PASSWORD", smtptest.Password)
 	pw, err := config.ParseSecret("env:ECOMETER_TEST_SMTP_PASSWORD")
 	if err != nil {
 		t.Fatal(err)
@@ -190,9 +58,10 @@ func logBuffer() (*slog.Logger, *bytes.Buffer) {
 // and logged.
 func TestSendRetriesAndDelivers(t *testing.T) {
 	for _, refuse := range []int{0, 2} {
-		ms, pool := startServer(t, refuse, false)
+		ms := smtptest.Start(t, refuse, false)
+		pool := ms.Roots
 		log, logs := logBuffer()
-		m, err := New(emailConfig(t, ms.addr), Options{RootCAs: pool, Logger: log})
+		m, err := New(emailConfig(t, ms.Addr), Options{RootCAs: pool, Logger: log})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,9 +71,7 @@ func TestSendRetriesAndDelivers(t *testing.T) {
 		if err := m.Send(context.Background(), msg); err != nil {
 			t.Fatalf("refuse %d: %v\n%s", refuse, err, logs)
 		}
-		ms.mu.Lock()
-		got, sawTLS := ms.got, ms.sawTLS
-		ms.mu.Unlock()
+		got, sawTLS := ms.Messages()
 		if len(got) != 1 || !sawTLS {
 			t.Fatalf("refuse %d: %d messages, TLS %v", refuse, len(got), sawTLS)
 		}
@@ -219,10 +86,10 @@ func TestSendRetriesAndDelivers(t *testing.T) {
 			t.Error("the password is in the log")
 		}
 		r := got[0]
-		if r.from != "ecometer@example.internal" || len(r.to) != 2 || r.to[0] != "b@example.internal" {
-			t.Errorf("envelope from %q to %v", r.from, r.to)
+		if r.From != "ecometer@example.internal" || len(r.To) != 2 || r.To[0] != "b@example.internal" {
+			t.Errorf("envelope from %q to %v", r.From, r.To)
 		}
-		checkMessage(t, r.data, msg)
+		checkMessage(t, r.Data, msg)
 	}
 }
 
@@ -293,9 +160,10 @@ func checkMessage(t *testing.T, data []byte, msg Message) {
 // certificate and a closed port fail with an error naming the server.
 func TestSendFailures(t *testing.T) {
 	// Permanent 550: one attempt.
-	ms, pool := startServer(t, 10, true)
+	ms := smtptest.Start(t, 10, true)
+	pool := ms.Roots
 	log, logs := logBuffer()
-	m, err := New(emailConfig(t, ms.addr), Options{RootCAs: pool, Logger: log})
+	m, err := New(emailConfig(t, ms.Addr), Options{RootCAs: pool, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,17 +173,19 @@ func TestSendFailures(t *testing.T) {
 	}
 
 	// Transient refusals beyond the attempts: all four tried.
-	ms, pool = startServer(t, 10, false)
+	ms = smtptest.Start(t, 10, false)
+	pool = ms.Roots
 	log, logs = logBuffer()
-	m, _ = New(emailConfig(t, ms.addr), Options{RootCAs: pool, Logger: log})
+	m, _ = New(emailConfig(t, ms.Addr), Options{RootCAs: pool, Logger: log})
 	m.sleep = func(context.Context, time.Duration) error { return nil }
 	if err := m.Send(context.Background(), testMessage()); err == nil || strings.Count(logs.String(), "report e-mail failed") != 4 {
 		t.Errorf("persistent refusal: %v\n%s", err, logs)
 	}
 
 	// Wrong password: 535, not retried.
-	ms, pool = startServer(t, 0, false)
-	cfg := emailConfig(t, ms.addr)
+	ms = smtptest.Start(t, 0, false)
+	pool = ms.Roots
+	cfg := emailConfig(t, ms.Addr)
 	t.Setenv("ECOMETER_TEST_SMTP_PASSWORD", "wrong")
 	log, logs = logBuffer()
 	m, _ = New(cfg, Options{RootCAs: pool, Logger: log})
@@ -326,13 +196,13 @@ func TestSendFailures(t *testing.T) {
 	}
 
 	// A certificate the client does not trust: TLS verification is on.
-	ms, _ = startServer(t, 0, false)
-	m, _ = New(emailConfig(t, ms.addr), Options{RootCAs: x509.NewCertPool(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ms = smtptest.Start(t, 0, false)
+	m, _ = New(emailConfig(t, ms.Addr), Options{RootCAs: x509.NewCertPool(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	m.sleep = func(context.Context, time.Duration) error { return nil }
 	if err := m.Send(context.Background(), testMessage()); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("untrusted certificate: %v", err)
 	}
-	if len(ms.got) != 0 {
+	if got, _ := ms.Messages(); len(got) != 0 {
 		t.Error("a message went through an unverified connection")
 	}
 
@@ -362,4 +232,6 @@ func FuzzCompose(f *testing.F) {
 	})
 }
 
-func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "") == s && !strings.ContainsRune(s, '\uFFFD') }
+func utf8Valid(s string) bool {
+	return strings.ToValidUTF8(s, "") == s && !strings.ContainsRune(s, '\uFFFD')
+}

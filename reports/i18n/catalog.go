@@ -374,4 +374,16 @@ var catalog = map[string]msg{
 	},
 	"quality.energinet": {en: "Source: Energinet (www.energidataservice.dk)", da: "Kilde: Energinet (www.energidataservice.dk)"},
 	"quality.boavizta":  {en: "Class averages: Boavizta environmental-footprint-data (ODbL-1.0).", da: "Typegennemsnit: Boavizta environmental-footprint-data (ODbL-1.0)."},
+
+	// E-mail.
+	"mail.subject": {en: "Sustainability report %s", da: "Bæredygtighedsrapport %s"},
+	"mail.body": {
+		en: "Attached is the sustainability report for %s (%d sites): the PDF to read, and the same figures as CSV and JSON.",
+		da: "Vedhæftet er bæredygtighedsrapporten for %s (%d lokationer): PDF'en til læsning og de samme tal som CSV og JSON.",
+	},
+	"mail.incomplete": {
+		en: "Note: metering covers less than %s of the month at some sites; page 1 of the report says where.",
+		da: "Bemærk: målingerne dækker mindre end %s af måneden på nogle lokationer; side 1 i rapporten viser hvor.",
+	},
+	"mail.footer": {en: "Sent by ecometer.", da: "Sendt af ecometer."},
 }
