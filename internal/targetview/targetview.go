@@ -211,20 +211,38 @@ func (ms *Months) Get(ctx context.Context, year int, m time.Month) (Month, error
 	if err := ctx.Err(); err != nil {
 		return Month{}, err
 	}
+	// One read of the store for all the sites.
+	sites, errs, err := ms.acc.Sites(ctx, ms.sites, p.From, p.To)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Month{}, err
+		}
+		// The store failing for the month makes it incomplete, as before
+		// for a site.
+		sites, errs = make([]accounting.Site, len(ms.sites)), make([]error, len(ms.sites))
+		for i := range errs {
+			errs[i] = err
+		}
+	}
+	return ms.Add(year, m, sites, errs), nil
+}
+
+// Add puts a month whose sites were accounted elsewhere (a report reads
+// its month once for the sites and the meters) into the cache: sites and
+// errs are per site of the Months, in their order. It returns the month.
+func (ms *Months) Add(year int, m time.Month, sites []accounting.Site, errs []error) Month {
+	key := accounting.MonthOf(year, m).Label()
 	f := MonthFigure{Month: key, CoveragePct: 100}
 	var missing []string
-	var sites []accounting.Site
-	for _, site := range ms.sites {
-		r, err := ms.acc.Site(ctx, site, p.From, p.To)
-		if err != nil {
-			if ctx.Err() != nil {
-				return Month{}, err
-			}
-			missing = append(missing, fmt.Sprintf("%s %s: %v", key, site.Name, err))
+	var kept []accounting.Site
+	for i, site := range ms.sites {
+		if i < len(errs) && errs[i] != nil {
+			missing = append(missing, fmt.Sprintf("%s %s: %v", key, site.Name, errs[i]))
 			f.CoveragePct = 0
 			continue
 		}
-		sites = append(sites, r)
+		r := sites[i]
+		kept = append(kept, r)
 		f.EnergyKWh += r.EnergyKWh
 		f.KgCO2e += r.Location.KgCO2e
 		f.CoveragePct = min(f.CoveragePct, r.CoveragePct)
@@ -236,10 +254,13 @@ func (ms *Months) Get(ctx context.Context, year int, m time.Month) (Month, error
 		missing = append(missing, fmt.Sprintf("%s: metered energy covers %.1f %% of the month (need ≥ %.0f %% for every site)",
 			key, f.CoveragePct, MinCoverage))
 	}
-	res := Month{Figure: f, Missing: missing, Sites: sites}
+	res := Month{Figure: f, Missing: missing, Sites: kept}
 	ms.cache[key] = res
-	return res, nil
+	return res
 }
+
+// Sites are the sites the months are of.
+func (ms *Months) Sites() []config.Site { return ms.sites }
 
 // year returns the months Jan..upTo of year.
 func (ms *Months) year(ctx context.Context, year int, upTo time.Month) ([]Month, error) {

@@ -84,10 +84,17 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 	}
 
 	step("accounting " + p.Label())
-	cur, err := month(ctx, ms, acc, sites, p)
+	// One read of the month for the sites' figures and every meter.
+	siteFigs, siteErrs, meters, err := acc.Month(ctx, sites, p.From, p.To)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("report %s: %w", p.Label(), err)
 	}
+	for i, e := range siteErrs {
+		if e != nil {
+			return nil, fmt.Errorf("report %s: %s: %w", p.Label(), sites[i].Name, e)
+		}
+	}
+	cur := ms.Add(p.Year, p.Month, siteFigs, siteErrs)
 	noData := true
 	for _, s := range cur.Sites {
 		if !s.NoData() {
@@ -114,15 +121,7 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 		return nil, fmt.Errorf("report %s: %w", p.Label(), err)
 	}
 
-	step("meters")
-	meterSite := ""
-	if len(sites) == 1 {
-		meterSite = sites[0].Name
-	}
-	meters, err := acc.Meters(ctx, meterSite, p.From, p.To)
-	if err != nil {
-		return nil, fmt.Errorf("report %s: %w", p.Label(), err)
-	}
+	step("breakdown")
 	if r.Breakdown, err = breakdown(acc, meters); err != nil {
 		return nil, fmt.Errorf("report %s: %w", p.Label(), err)
 	}
@@ -180,27 +179,6 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 		r.Sources = append(r.Sources, embodied.BoaviztaCitation)
 	}
 	return r, nil
-}
-
-// month returns the sites' accounting of p. A site that cannot be
-// accounted (the store fails, no grid data and no annual factor) is an
-// error: the report would otherwise leave it out silently.
-func month(ctx context.Context, ms *targetview.Months, acc *accounting.Accounting, sites []config.Site, p accounting.Period) (targetview.Month, error) {
-	cur, err := ms.Get(ctx, p.Year, p.Month)
-	if err != nil {
-		return cur, err
-	}
-	if len(cur.Sites) == len(sites) {
-		return cur, nil
-	}
-	for _, s := range sites {
-		if !slices.ContainsFunc(cur.Sites, func(x accounting.Site) bool { return x.Site == s.Name }) {
-			if _, err := acc.Site(ctx, s, p.From, p.To); err != nil {
-				return cur, fmt.Errorf("report %s: %w", p.Label(), err)
-			}
-		}
-	}
-	return cur, fmt.Errorf("report %s: sites missing from the accounting: %s", p.Label(), strings.Join(cur.Missing, "; "))
 }
 
 // compared is the month's totals against an earlier month's.
