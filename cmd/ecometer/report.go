@@ -51,7 +51,7 @@ func newReportMonthlyCommand() *cli.Command {
 			"Exit codes: 0 written (and sent), 1 no data for the month or a runtime failure,\n" +
 			"2 bad configuration or usage (future month, unknown site or language).",
 		Flags: []cli.Flag{
-			configFlag(),
+			&cli.StringFlag{Name: "config", Usage: "config `FILE` (sites, devices, store, report)"},
 			&cli.StringFlag{Name: "month", Usage: "Danish calendar `MONTH`, YYYY-MM"},
 			&cli.StringFlag{Name: "site", Usage: "only `SITE`"},
 			&cli.StringFlag{Name: "lang", Usage: "`LANGUAGE` of the PDF: da or en (default report.language)"},
@@ -133,11 +133,7 @@ func runReportMonthly(ctx context.Context, o reportOptions, s streams) error {
 		return nil
 	}
 	m, err := delivery.New(*cfg.Report.Email, delivery.Options{})
-	var sec *delivery.SecretError
-	if errors.As(err, &sec) {
-		return &exitError{code: exitBadUse, err: fmt.Errorf("report monthly: %w", err)}
-	}
-	if err != nil {
+	if err != nil { // an unreadable password or CA file: the configuration's
 		return &exitError{code: exitBadUse, err: fmt.Errorf("report monthly: %w", err)}
 	}
 	if lang == "" {

@@ -586,10 +586,8 @@ func (w *reportWriter) gridSection() error {
 	d.Table([]Column{{Title: p.T("table.site"), Width: 1.5}, {Title: p.T("grid.area"), Width: 0.8},
 		{Title: p.T("grid.weighted"), Width: 1.6, Align: "R"}, {Title: p.T("grid.plain"), Width: 1.6, Align: "R"},
 		{Title: p.T("grid.areamonth"), Width: 1.6, Align: "R"}}, rows, nil)
-	var cats []string
 	var kwh, plain, weighted, hx []float64
 	for _, h := range g.HourOfDay {
-		cats = append(cats, fmt.Sprintf("%02d", h.Hour))
 		hx = append(hx, float64(h.Hour))
 		kwh = append(kwh, h.MeanKWh)
 		pl, we := h.PlainGPerKWh, h.WeightedGPerKWh
