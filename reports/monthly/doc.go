@@ -155,6 +155,10 @@ func (d *Doc) Subheading(text string) {
 	d.pdf.SetFont(family, "", bodySize)
 }
 
+// KeepWith starts a new page unless h mm are left: a paragraph that leads
+// into a table stays with its first rows.
+func (d *Doc) KeepWith(h float64) { d.ensure(h) }
+
 // Para writes a paragraph of body text.
 func (d *Doc) Para(text string) {
 	d.pdf.MultiCell(0, lineH, text, "", "L", false)

@@ -736,6 +736,7 @@ func (w *reportWriter) quality() {
 		if len(q.Devices) == 1 {
 			key = "quality.devices.one"
 		}
+		d.KeepWith(25)
 		d.Para(p.T(key, len(q.Devices), p.Pct(r.MinCoveragePct, 0)))
 		rows = nil
 		for _, x := range q.Devices {
