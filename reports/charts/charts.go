@@ -318,6 +318,29 @@ func Lines(t Text, cols []Columns, bands []Band, lines []Line, xTicks []plot.Tic
 	if xTicks != nil {
 		p.X.Tick.Marker = plot.ConstantTicks(xTicks)
 	}
+	// The x axis spans every position given, with or without a value, and
+	// the ticks: one bar of a sparse series must not fill the chart.
+	lo, hi := math.Inf(1), math.Inf(-1)
+	span := func(xs []float64, pad float64) {
+		for _, x := range xs {
+			lo, hi = math.Min(lo, x-pad), math.Max(hi, x+pad)
+		}
+	}
+	for _, c := range cols {
+		span(c.X, c.Width)
+	}
+	for _, l := range lines {
+		span(l.X, 0)
+	}
+	for _, b := range bands {
+		span(b.X, 0)
+	}
+	for _, t := range xTicks {
+		span([]float64{t.Value}, 0.5)
+	}
+	if lo < hi {
+		p.X.Min, p.X.Max = math.Min(p.X.Min, lo), math.Max(p.X.Max, hi)
+	}
 	return render(p, s)
 }
 
