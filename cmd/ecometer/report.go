@@ -19,7 +19,9 @@ func newReportCommand() *cli.Command {
 		Name:      "report",
 		Usage:     "reports for the sustainability office",
 		UsageText: "ecometer report monthly --config FILE --month YYYY-MM [options]",
-		Commands:  []*cli.Command{newReportMonthlyCommand()},
+		Description: "The monthly sustainability report (see ecometer report monthly --help).\n\n" +
+			"Example:\n   ecometer report monthly --config site.yaml --month 2026-10",
+		Commands: []*cli.Command{newReportMonthlyCommand()},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if cmd.Args().Present() {
 				return usageErrorf("report: unknown subcommand %q (see ecometer report --help)", cmd.Args().First())
