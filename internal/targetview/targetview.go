@@ -328,6 +328,12 @@ func ComputeThrough(ctx context.Context, ms *Months, year int, lastFull time.Mon
 			out.BaselineNote = fmt.Sprintf("the config's target.baseline_kg_co2e (%.1f kg CO2e, %s) is not used: the store has the whole of %d",
 				*t.BaselineKgCO2e, t.BaselineSource, t.BaselineYear)
 		}
+	case t.BaselineKgCO2e != nil && len(ms.sites) < len(ms.acc.Config().Sites):
+		// The config's figure is the whole region's: measuring some of the
+		// sites against it would put them far ahead of a path that is not
+		// theirs.
+		out.BaselineNote = fmt.Sprintf("the config's target.baseline_kg_co2e is for all %d sites, not for %d of them; the store does not have the whole of %d for these",
+			len(ms.acc.Config().Sites), len(ms.sites), t.BaselineYear)
 	case t.BaselineKgCO2e != nil:
 		baseline = *t.BaselineKgCO2e
 		out.BaselineFrom, out.BaselineSource = BaselineFromConfig, t.BaselineSource

@@ -5,6 +5,7 @@ import (
 	"math"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,7 +59,20 @@ storage: {data_dir: `+dir+`}
 	if err != nil {
 		t.Fatal(err)
 	}
+	stores[acc] = st
 	return acc
+}
+
+// stores remembers each accounting's store, to build another over it.
+var stores = map[*accounting.Accounting]accounting.Store{}
+
+func storeOf(t *testing.T, acc *accounting.Accounting) accounting.Store {
+	t.Helper()
+	st, ok := stores[acc]
+	if !ok {
+		t.Fatal("no store")
+	}
+	return st
 }
 
 func TestComputeThrough(t *testing.T) {
@@ -130,6 +144,33 @@ func TestMonthsOfSites(t *testing.T) {
 	}
 	if !reflect.DeepEqual(v.Sites, []string{"b"}) {
 		t.Errorf("view of site b names %v", v.Sites)
+	}
+}
+
+// The config's baseline figure is the region's: a view of some sites does
+// not measure them against it.
+func TestSubsetIgnoresConfigBaseline(t *testing.T) {
+	acc := twoSites(t)
+	cfg := *acc.Config()
+	base := 5000.0
+	cfg.Target.BaselineYear, cfg.Target.BaselineKgCO2e, cfg.Target.BaselineSource = 2020, &base, "climate accounts"
+	acc2, err := accounting.New(&cfg, storeOf(t, acc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := ComputeThrough(context.Background(), NewMonths(acc2), 2025, time.March)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := ComputeThrough(context.Background(), NewMonthsOf(acc2, cfg.Sites[:1]), 2025, time.March)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all.BaselineKgCO2e == nil || *all.BaselineKgCO2e != 5000 || all.BaselineFrom != BaselineFromConfig {
+		t.Errorf("all sites: baseline %v from %q", all.BaselineKgCO2e, all.BaselineFrom)
+	}
+	if one.BaselineKgCO2e != nil || one.Ahead != nil || len(one.Path) != 0 || !strings.Contains(one.BaselineNote, "for all 2 sites, not for 1") {
+		t.Errorf("one site: baseline %v, ahead %v, note %q", one.BaselineKgCO2e, one.Ahead, one.BaselineNote)
 	}
 }
 
