@@ -26,6 +26,7 @@ type Config struct {
 	Grid               Grid       `yaml:"grid" json:"grid"`
 	Target             Target     `yaml:"target" json:"target"`
 	Control            Control    `yaml:"control" json:"control"`
+	Report             Report     `yaml:"report" json:"report"`
 
 	// file and pos remember where each value came from so that validation
 	// can point at the offending line.
@@ -369,6 +370,7 @@ func DefaultConfig() *Config {
 		},
 		Grid:   Grid{Area: DK1},
 		Target: Target{BaselineYear: 2020, ReductionPct: 35, TargetYear: 2030},
+		Report: defaultReport(),
 	}
 }
 

@@ -81,6 +81,11 @@ func (c *Config) resolvePaths(dir string) {
 	abs(&c.Collection.ProfilesDir)
 	abs(&c.Control.AuditLog)
 	abs(&c.Control.LockFile)
+	abs(&c.Report.OutDir)
+	abs(&c.Report.BoaviztaFile)
+	if e := c.Report.Email; e != nil {
+		abs(&e.CAFile)
+	}
 	for i := range c.Grid.Files {
 		abs(&c.Grid.Files[i])
 	}
@@ -165,6 +170,9 @@ func (c *Config) fillDerived() {
 	}
 	if c.Storage.Outbox.Dir == "" && c.Storage.DataDir != "" {
 		c.Storage.Outbox.Dir = filepath.Join(c.Storage.DataDir, "outbox")
+	}
+	if c.Report.OutDir == "" && c.Storage.DataDir != "" {
+		c.Report.OutDir = filepath.Join(c.Storage.DataDir, "reports")
 	}
 }
 

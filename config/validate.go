@@ -23,6 +23,7 @@ func (c *Config) Validate() error {
 	v.grid()
 	v.target()
 	v.control()
+	v.report()
 	v.secrets(reflect.ValueOf(c).Elem(), "")
 	if len(v.problems) == 0 {
 		return nil

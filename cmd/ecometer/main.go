@@ -17,6 +17,7 @@ import (
 	"github.com/ecometer/ecometer/internal/backend"
 	"github.com/ecometer/ecometer/internal/collection"
 	"github.com/ecometer/ecometer/internal/targetview"
+	"github.com/ecometer/ecometer/reports/delivery"
 )
 
 // Exit codes, documented in the root command's help.
@@ -68,13 +69,14 @@ func exitCode(err error) int {
 		device *collection.DeviceError
 		secret *backend.SecretError
 		tgt    *targetview.TargetError
+		mail   *delivery.SecretError
 	)
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ee):
 		return ee.code
-	case errors.As(err, &chain), errors.As(err, &device), errors.As(err, &secret), errors.As(err, &tgt):
+	case errors.As(err, &chain), errors.As(err, &device), errors.As(err, &secret), errors.As(err, &tgt), errors.As(err, &mail):
 		return exitBadUse
 	}
 	return exitRuntime
@@ -103,6 +105,7 @@ func newRootCommand(stdout, stderr io.Writer) *cli.Command {
 			newProbeCommand(),
 			newReadingsCommand(),
 			newProcureCommand(),
+			newReportCommand(),
 			newServeCommand(),
 			newSimulateCommand(),
 			newVersionCommand(),

@@ -56,8 +56,15 @@ func (a *Accounting) Meters(ctx context.Context, site string, from, to time.Time
 	if err != nil {
 		return nil, fmt.Errorf("accounting: %w", err)
 	}
+	return a.metersOf(hours, func(ref energy.MeterRef) bool { return site == "" || ref.Site == site }, from, to), nil
+}
+
+// metersOf turns the hourly energy per meter into Meters, adding the
+// chain's meters of the wanted sites that have no hours as zero-coverage
+// rows. hours gains those meters.
+func (a *Accounting) metersOf(hours map[energy.MeterRef][]energy.Hourly, want func(energy.MeterRef) bool, from, to time.Time) []Meter {
 	for _, m := range a.chain {
-		if _, ok := hours[m.Ref]; !ok && (site == "" || m.Ref.Site == site) {
+		if _, ok := hours[m.Ref]; !ok && want(m.Ref) {
 			hours[m.Ref] = nil
 		}
 	}
@@ -65,6 +72,9 @@ func (a *Accounting) Meters(ctx context.Context, site string, from, to time.Time
 	byRef := map[energy.MeterRef]*Meter{}
 	var out []Meter
 	for ref, hs := range hours {
+		if !want(ref) {
+			continue
+		}
 		d := a.devices[ref.Device]
 		m := Meter{Site: ref.Site, Room: d.Room, Rack: d.Rack, Device: ref.Device, Class: string(d.Class), Meter: ref.Meter,
 			Accounting: string(a.level[ref]), Methods: []string{}}
@@ -92,7 +102,7 @@ func (a *Accounting) Meters(ctx context.Context, site string, from, to time.Time
 		byRef[out[i].Ref()] = &out[i]
 	}
 	a.attribute(byRef)
-	return out, nil
+	return out
 }
 
 // attribute marks the meters counted in their site's total and gives each

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ecometer/ecometer/config"
 	"github.com/ecometer/ecometer/internal/accounting"
 	"github.com/ecometer/ecometer/models/grid"
 	"github.com/ecometer/ecometer/models/target"
@@ -168,6 +169,7 @@ const (
 // Months computes, and remembers, the sites' figures per month.
 type Months struct {
 	acc   *accounting.Accounting
+	sites []config.Site
 	cache map[string]Month
 }
 
@@ -176,15 +178,25 @@ type Months struct {
 type Month struct {
 	Figure  MonthFigure
 	Missing []string
+	// Sites are the accounting of each site that could be accounted, in
+	// the order of the sites; a report reads a month's per-site figures
+	// from here instead of accounting it again.
+	Sites []accounting.Site
 }
 
 // Complete reports whether a month can enter the baseline, the forecast or
 // the change: every site metered (≥ 90 % coverage) and some energy.
 func (m Month) Complete() bool { return len(m.Missing) == 0 && m.Figure.EnergyKWh > 0 }
 
-// NewMonths computes months over acc.
+// NewMonths computes months of all the configuration's sites over acc.
 func NewMonths(acc *accounting.Accounting) *Months {
-	return &Months{acc: acc, cache: map[string]Month{}}
+	return NewMonthsOf(acc, acc.Config().Sites)
+}
+
+// NewMonthsOf computes months of the given sites only (a report for one
+// site): the target view then is that of those sites.
+func NewMonthsOf(acc *accounting.Accounting, sites []config.Site) *Months {
+	return &Months{acc: acc, sites: sites, cache: map[string]Month{}}
 }
 
 // Get returns the figures of all sites for one month. A site whose month
@@ -199,18 +211,38 @@ func (ms *Months) Get(ctx context.Context, year int, m time.Month) (Month, error
 	if err := ctx.Err(); err != nil {
 		return Month{}, err
 	}
+	// One read of the store for all the sites.
+	sites, errs, err := ms.acc.Sites(ctx, ms.sites, p.From, p.To)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Month{}, err
+		}
+		// The store failing for the month makes it incomplete, as before
+		// for a site.
+		sites, errs = make([]accounting.Site, len(ms.sites)), make([]error, len(ms.sites))
+		for i := range errs {
+			errs[i] = err
+		}
+	}
+	return ms.Add(year, m, sites, errs), nil
+}
+
+// Add puts a month whose sites were accounted elsewhere (a report reads
+// its month once for the sites and the meters) into the cache: sites and
+// errs are per site of the Months, in their order. It returns the month.
+func (ms *Months) Add(year int, m time.Month, sites []accounting.Site, errs []error) Month {
+	key := accounting.MonthOf(year, m).Label()
 	f := MonthFigure{Month: key, CoveragePct: 100}
 	var missing []string
-	for _, site := range ms.acc.Config().Sites {
-		r, err := ms.acc.Site(ctx, site, p.From, p.To)
-		if err != nil {
-			if ctx.Err() != nil {
-				return Month{}, err
-			}
-			missing = append(missing, fmt.Sprintf("%s %s: %v", key, site.Name, err))
+	var kept []accounting.Site
+	for i, site := range ms.sites {
+		if i < len(errs) && errs[i] != nil {
+			missing = append(missing, fmt.Sprintf("%s %s: %v", key, site.Name, errs[i]))
 			f.CoveragePct = 0
 			continue
 		}
+		r := sites[i]
+		kept = append(kept, r)
 		f.EnergyKWh += r.EnergyKWh
 		f.KgCO2e += r.Location.KgCO2e
 		f.CoveragePct = min(f.CoveragePct, r.CoveragePct)
@@ -222,10 +254,13 @@ func (ms *Months) Get(ctx context.Context, year int, m time.Month) (Month, error
 		missing = append(missing, fmt.Sprintf("%s: metered energy covers %.1f %% of the month (need ≥ %.0f %% for every site)",
 			key, f.CoveragePct, MinCoverage))
 	}
-	res := Month{Figure: f, Missing: missing}
+	res := Month{Figure: f, Missing: missing, Sites: kept}
 	ms.cache[key] = res
-	return res, nil
+	return res
 }
+
+// Sites are the sites the months are of.
+func (ms *Months) Sites() []config.Site { return ms.sites }
 
 // year returns the months Jan..upTo of year.
 func (ms *Months) year(ctx context.Context, year int, upTo time.Month) ([]Month, error) {
@@ -244,10 +279,22 @@ func (ms *Months) year(ctx context.Context, year int, upTo time.Month) ([]Month,
 // baseline year in the store nor target.baseline_kg_co2e) the view says what
 // is missing and BaselineKgCO2e is nil; callers decide whether that fails.
 func Compute(ctx context.Context, ms *Months, now time.Time) (View, error) {
-	cfg := ms.acc.Config()
-	t := cfg.Target
+	dnow := grid.Danish(now)
+	return ComputeThrough(ctx, ms, dnow.Year(), dnow.Month()-1)
+}
+
+// ComputeThrough builds the view as it stands once month lastFull of year
+// has ended: the year to date runs through lastFull (none of the year when
+// it is 0), and the forecast and the change end with it. A monthly report
+// for December thus shows the whole year, where Compute at the report's
+// end (January) would show none of it.
+func ComputeThrough(ctx context.Context, ms *Months, year int, lastFull time.Month) (View, error) {
+	if lastFull < 0 || lastFull > time.December {
+		return View{}, fmt.Errorf("target view through month %d: want 0..12", lastFull)
+	}
+	t := ms.acc.Config().Target
 	out := View{BaselineYear: t.BaselineYear, TargetYear: t.TargetYear, ReductionPct: t.ReductionPct}
-	for _, site := range cfg.Sites {
+	for _, site := range ms.sites {
 		out.Sites = append(out.Sites, site.Name)
 	}
 	baseMonths, err := ms.year(ctx, t.BaselineYear, time.December)
@@ -258,9 +305,6 @@ func Compute(ctx context.Context, ms *Months, now time.Time) (View, error) {
 		out.BaselineMonths = append(out.BaselineMonths, m.Figure)
 		out.Missing = append(out.Missing, m.Missing...)
 	}
-	dnow := grid.Danish(now)
-	year := dnow.Year()
-	lastFull := dnow.Month() - 1 // the last complete month of this year; 0 in January
 	out.Year = year
 	var ytd []Month
 	if lastFull >= time.January {
@@ -284,6 +328,12 @@ func Compute(ctx context.Context, ms *Months, now time.Time) (View, error) {
 			out.BaselineNote = fmt.Sprintf("the config's target.baseline_kg_co2e (%.1f kg CO2e, %s) is not used: the store has the whole of %d",
 				*t.BaselineKgCO2e, t.BaselineSource, t.BaselineYear)
 		}
+	case t.BaselineKgCO2e != nil && len(ms.sites) < len(ms.acc.Config().Sites):
+		// The config's figure is the whole region's: measuring some of the
+		// sites against it would put them far ahead of a path that is not
+		// theirs.
+		out.BaselineNote = fmt.Sprintf("the config's target.baseline_kg_co2e is for all %d sites, not for %d of them; the store does not have the whole of %d for these",
+			len(ms.acc.Config().Sites), len(ms.sites), t.BaselineYear)
 	case t.BaselineKgCO2e != nil:
 		baseline = *t.BaselineKgCO2e
 		out.BaselineFrom, out.BaselineSource = BaselineFromConfig, t.BaselineSource
@@ -312,7 +362,7 @@ func Compute(ctx context.Context, ms *Months, now time.Time) (View, error) {
 	// and both periods of the change.
 	var recent []Month
 	for k := HistoryMonths; k >= 1; k-- {
-		y, m := accounting.AddMonths(year, dnow.Month(), -k)
+		y, m := accounting.AddMonths(year, lastFull+1, -k)
 		r, err := ms.Get(ctx, y, m)
 		if err != nil {
 			return View{}, err
