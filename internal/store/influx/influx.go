@@ -19,7 +19,9 @@
 // is never truncated.
 //
 // Reads: Flux, with aggregation (last, count, mean, first, last per hour)
-// done by InfluxDB.
+// done by InfluxDB; on 1.x (no Org) the hourly aggregates come from
+// InfluxQL instead (hourly_ql.go), which 1.8 runs far faster than Flux's
+// window().
 //
 // Overwrite semantics are InfluxDB's: a point with the same series and time
 // replaces the fields it carries; fields of the earlier point that the later
@@ -55,8 +57,10 @@ const writeConcurrency = 2
 
 // Options configure a Store.
 type Options struct {
-	URL    string // server URL, e.g. http://localhost:8086
-	Org    string // InfluxDB 2.x organisation; empty for 1.8
+	URL string // server URL, e.g. http://localhost:8086
+	// Org is the InfluxDB 2.x organisation; empty for 1.x, which also
+	// makes hourly reads use InfluxQL (1.x's /query) instead of Flux.
+	Org    string
 	Bucket string // 2.x bucket, or "database/retention-policy" for 1.8
 	// Token is a 2.x API token, or "user:password" (or empty) for 1.8. It is
 	// sent in the Authorization header and never logged or put in errors.
@@ -84,6 +88,9 @@ type Store struct {
 	writeS  string // write URL, second precision
 	writeNS string // write URL, nanosecond precision
 	query   api.QueryAPI
+	// influxQL: hourly aggregates are read with InfluxQL (InfluxDB 1.x,
+	// recognised by the absent organisation), else with Flux.
+	influxQL bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -138,6 +145,7 @@ func New(o Options) (*Store, error) {
 		writeS:    writeURL("s"),
 		writeNS:   writeURL("ns"),
 		query:     c.QueryAPI(o.Org),
+		influxQL:  o.Org == "",
 	}, nil
 }
 

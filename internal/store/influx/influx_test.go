@@ -44,6 +44,7 @@ func TestInflux(t *testing.T) {
 	})
 	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, open(t)) })
 	t.Run("HourlyBounds", func(t *testing.T) { testHourlyBounds(t, open(t)) })
+	t.Run("HourlyDialects", func(t *testing.T) { testHourlyDialects(t, open(t)) })
 	t.Run("Overwrite", func(t *testing.T) { testOverwrite(t, open(t)) })
 	t.Run("BoolText", func(t *testing.T) { testBoolText(t, open(t)) })
 	t.Run("Escaping", func(t *testing.T) { testEscaping(t, open(t)) })

@@ -109,19 +109,41 @@ func (s *Store) Hourly(ctx context.Context, q store.Query) ([]store.Hourly, erro
 // table per series, in series key order.
 const hourlySeriesKeys = `["_measurement", "class", "device", "meter", "rack", "room", "site", "source"]`
 
-// HourlyEach streams what Hourly returns to fn as it arrives, series by
-// series in InfluxDB's series key order (see compareSeries), each series in
-// hour order. The four aggregates of every meter-hour (count per field, mean
-// of power_w, first and last of energy_kwh) come out of InfluxDB as one
-// table per series, sorted by hour, so each meter-hour is complete once the
-// next one starts and nothing is held but the hour being assembled. fn's
-// error stops the query and is returned as is.
+// HourlyEach streams what Hourly returns to fn, series by series in
+// compareSeries order (Flux: InfluxDB's series key order, see
+// compareSeries), each series in hour order, holding no more than a few
+// series' hours. fn's error stops the query and is returned as is.
+//
+// On InfluxDB 1.x (no organisation configured) the aggregates come from
+// InfluxQL (hourlyQL), which 1.8 runs about twenty times faster than the
+// Flux query; on 2.x, from Flux (hourlyFlux).
+func (s *Store) HourlyEach(ctx context.Context, q store.Query, fn func(store.Hourly) error) error {
+	if s.influxQL {
+		err := s.hourlyQL(ctx, q, func(h store.Hourly) error {
+			if err := fn(h); err != nil {
+				return callbackError{err}
+			}
+			return nil
+		})
+		if cb, ok := err.(callbackError); ok {
+			return cb.err
+		}
+		return err
+	}
+	return s.hourlyFlux(ctx, q, fn)
+}
+
+// hourlyFlux is HourlyEach through Flux, for InfluxDB 2.x. The four
+// aggregates of every meter-hour (count per field, mean of power_w, first
+// and last of energy_kwh) come out of InfluxDB as one table per series,
+// sorted by hour, so each meter-hour is complete once the next one starts
+// and nothing is held but the hour being assembled.
 //
 // On InfluxDB 1.8, window() dominates the cost (≈ 10 µs per value). One
 // range per hour instead of window() was measured too: ten times faster at
 // 300 samples per meter-hour, slower at 30, and it costs ≈ 1 ms per meter
 // and hour even without data, so window() stays: its cost follows the data.
-func (s *Store) HourlyEach(ctx context.Context, q store.Query, fn func(store.Hourly) error) error {
+func (s *Store) hourlyFlux(ctx context.Context, q store.Query, fn func(store.Hourly) error) error {
 	q.Measurement = sample.Power
 	// With To on a whole hour, a row for the hour starting at To (1.8's
 	// range includes its stop) is dropped below; otherwise Flux must exclude
