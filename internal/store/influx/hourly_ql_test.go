@@ -22,7 +22,7 @@ func testHourlyDialects(t *testing.T, s *Store) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	type meter struct {
 		device, meter, room string
-		power, counter  bool
+		power, counter      bool
 	}
 	meters := []meter{
 		{"pdu-1", "total", "r1", true, true},

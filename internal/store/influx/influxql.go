@@ -95,7 +95,7 @@ type qlSeries struct {
 	Tags    map[string]string `json:"tags"`
 	Columns []string          `json:"columns"`
 	Values  [][]qlCell        `json:"values"`
-	Partial bool            `json:"partial"`
+	Partial bool              `json:"partial"`
 }
 
 // qlCell is one value of an answer as written: numbers keep their digits
