@@ -167,3 +167,28 @@ func BenchmarkHourlyEach(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchmarkHourlyEachEmpty reads a month in which none of 5,000 meters has
+// data (they have a day of rollups the month before): what the target view
+// pays for each month of its history that the store does not cover.
+func BenchmarkHourlyEachEmpty(b *testing.B) {
+	s := openTest(b, Options{})
+	ctx := context.Background()
+	const meters = 5000
+	var rows []store.Hourly
+	for m := range meters {
+		rows = append(rows, benchHours(pdu(fmt.Sprint("pdu", m/20), fmt.Sprint("outlet/", m%20)), 0, 24, 0)...)
+	}
+	if err := s.WriteHourly(ctx, rows); err != nil {
+		b.Fatal(err)
+	}
+	from := t0.AddDate(0, 1, 0)
+	for b.Loop() {
+		if err := s.HourlyEach(ctx, store.Query{From: from, To: from.AddDate(0, 1, 0)}, func(h store.Hourly) error {
+			b.Fatal("a row in an empty month")
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
