@@ -15,6 +15,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ecometer/ecometer/config"
@@ -35,7 +36,9 @@ type Store interface {
 }
 
 // Accounting turns stored samples into per-site energy and emissions. It
-// caches the grid data it reads, so one Accounting serves many periods.
+// caches the grid data it reads and the bounds of the store's samples, so
+// one Accounting serves many periods of one run; samples and grid data
+// written after it first read them are seen by a new Accounting.
 type Accounting struct {
 	cfg     *config.Config
 	st      Store
@@ -45,6 +48,11 @@ type Accounting struct {
 	devices map[string]config.Device
 	grid    map[string][]grid.HourValue // by area, all stored hours
 	builtIn grid.BuiltIn                // the grid data shipped with ecometer
+
+	spanMu   sync.Mutex
+	spanRead bool       // span and hasData are known
+	span     store.Span // bounds of the store's power samples
+	hasData  bool
 }
 
 // New builds the accounting of cfg's sites over st. A power chain that would
@@ -377,6 +385,9 @@ func (a *Accounting) siteOf(ctx context.Context, site config.Site, from, to time
 func (a *Accounting) read(ctx context.Context, q store.Query, from, to time.Time, keep func(energy.MeterRef) bool) (map[energy.MeterRef][]energy.Hourly, error) {
 	q.From, q.To = from.Add(-time.Hour), to
 	out := map[energy.MeterRef][]energy.Hourly{}
+	if skip, err := a.noData(ctx, q.From, q.To); err != nil || skip {
+		return out, err
+	}
 	var (
 		cur    energy.MeterRef
 		series sample.Series
@@ -431,6 +442,27 @@ func (a *Accounting) read(ctx context.Context, q store.Query, from, to time.Time
 		return nil, err
 	}
 	return out, nil
+}
+
+// noData reports whether the store is known to hold no power sample in
+// [from, to), so that reading it would return nothing: a store that bounds
+// its samples (store.Spanner) is asked once, and periods outside the bounds
+// (the years of a target view before the first sample) are not read.
+func (a *Accounting) noData(ctx context.Context, from, to time.Time) (bool, error) {
+	sp, ok := a.st.(store.Spanner)
+	if !ok {
+		return false, nil
+	}
+	a.spanMu.Lock()
+	defer a.spanMu.Unlock()
+	if !a.spanRead {
+		span, has, err := sp.PowerSpan(ctx)
+		if err != nil {
+			return false, err
+		}
+		a.span, a.hasData, a.spanRead = span, has, true
+	}
+	return !a.hasData || !a.span.Overlaps(from, to), nil
 }
 
 // describeSeries names what tells two series of one meter apart.

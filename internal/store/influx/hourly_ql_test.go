@@ -152,3 +152,16 @@ func TestQLQuoting(t *testing.T) {
 		}
 	}
 }
+
+// testSpanDialects: PowerSpan through Flux (2.x) bounds the same samples
+// as through InfluxQL.
+func testSpanDialects(t *testing.T, s *Store) {
+	write(t, s, power("d1", "total", t0.Add(-3*time.Hour+7), 1, 2), power("d2", "total", t0.Add(5*time.Hour), 1, 2))
+	ql, ok1, err1 := s.PowerSpan(tctx(t))
+	s.influxQL = false
+	defer func() { s.influxQL = true }()
+	flux, ok2, err2 := s.PowerSpan(tctx(t))
+	if err1 != nil || err2 != nil || !ok1 || !ok2 || ql != flux || !ql.First.Equal(t0.Add(-3*time.Hour+7)) || !ql.Last.Equal(t0.Add(5*time.Hour)) {
+		t.Errorf("InfluxQL %+v %v %v, Flux %+v %v %v", ql, ok1, err1, flux, ok2, err2)
+	}
+}

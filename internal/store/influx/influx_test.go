@@ -39,12 +39,16 @@ func TestInflux(t *testing.T) {
 	t.Run("Conformance", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
 	})
+	t.Run("SpanConformance", func(t *testing.T) {
+		storetest.RunSpan(t, func(t *testing.T) storetest.SpanStore { return open(t) })
+	})
 	t.Run("GridConformance", func(t *testing.T) {
 		storetest.RunGrid(t, func(t *testing.T) store.GridStore { return open(t) })
 	})
 	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, open(t)) })
 	t.Run("HourlyBounds", func(t *testing.T) { testHourlyBounds(t, open(t)) })
 	t.Run("HourlyDialects", func(t *testing.T) { testHourlyDialects(t, open(t)) })
+	t.Run("SpanDialects", func(t *testing.T) { testSpanDialects(t, open(t)) })
 	t.Run("Overwrite", func(t *testing.T) { testOverwrite(t, open(t)) })
 	t.Run("BoolText", func(t *testing.T) { testBoolText(t, open(t)) })
 	t.Run("Escaping", func(t *testing.T) { testEscaping(t, open(t)) })

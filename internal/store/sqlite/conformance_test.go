@@ -14,3 +14,7 @@ func TestConformance(t *testing.T) {
 func TestGridConformance(t *testing.T) {
 	storetest.RunGrid(t, func(t *testing.T) store.GridStore { return openTest(t, Options{}) })
 }
+
+func TestSpanConformance(t *testing.T) {
+	storetest.RunSpan(t, func(t *testing.T) storetest.SpanStore { return openTest(t, Options{}) })
+}
