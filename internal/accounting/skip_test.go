@@ -28,7 +28,9 @@ type spanReads struct {
 	sp store.Spanner
 }
 
-func (s spanReads) PowerSpan(ctx context.Context) (store.Span, bool, error) { return s.sp.PowerSpan(ctx) }
+func (s spanReads) PowerSpan(ctx context.Context) (store.Span, bool, error) {
+	return s.sp.PowerSpan(ctx)
+}
 
 // TestPeriodsWithoutDataAreNotRead: on both backends, a period that ends
 // before the first sample or starts (less its hour before) after the last
