@@ -151,6 +151,13 @@ func (s *Store) writeHourly(ctx context.Context, rows []store.Hourly) error {
 		}
 		defer one.Close()
 	}
+	var marks versionMarks
+	for i := range rows {
+		marks.add(rows[i].Hour)
+	}
+	if err := marks.mark(ctx, tx); err != nil {
+		return err
+	}
 	args := make([]any, 0, hourlyCols*hourlyRowsPerInsert)
 	for start := 0; start < len(order); {
 		st, n := multi, hourlyRowsPerInsert

@@ -229,9 +229,13 @@ func (s *Store) write(ctx context.Context, batch []sample.Sample) error {
 	})
 
 	vals := make([]any, 0, 8)
+	var marks versionMarks
 	for _, i := range order {
 		smp := &batch[i]
 		id := sids[i]
+		if smp.Measurement == sample.Power {
+			marks.add(smp.Time)
+		}
 		names := columns[smp.Measurement]
 		vals = append(vals[:0], id, smp.Time.UnixNano())
 		for range names {
@@ -254,6 +258,9 @@ func (s *Store) write(ctx context.Context, batch []sample.Sample) error {
 		}
 	}
 	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := marks.mark(ctx, tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
