@@ -56,8 +56,12 @@ func TestSamplesVersions(t *testing.T) {
 		return after
 	}
 	ser := pdu("pdu1", "total")
-	step("power in October", func() error { return s.Write(ctx, []sample.Sample{pw(ser, oct.Add(time.Hour), sample.F("power_w", 1))}) }, oct)
-	step("the same sample again", func() error { return s.Write(ctx, []sample.Sample{pw(ser, oct.Add(time.Hour), sample.F("power_w", 1))}) }, oct)
+	step("power in October", func() error {
+		return s.Write(ctx, []sample.Sample{pw(ser, oct.Add(time.Hour), sample.F("power_w", 1))})
+	}, oct)
+	step("the same sample again", func() error {
+		return s.Write(ctx, []sample.Sample{pw(ser, oct.Add(time.Hour), sample.F("power_w", 1))})
+	}, oct)
 	step("a batch across both months", func() error {
 		return s.Write(ctx, []sample.Sample{pw(ser, nov.Add(-time.Minute), sample.F("energy_kwh", 1)), pw(ser, nov, sample.F("energy_kwh", 2))})
 	}, oct, nov)
