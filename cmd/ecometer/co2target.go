@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/ecometer/ecometer/internal/accounting"
 	"github.com/ecometer/ecometer/internal/backend"
+	"github.com/ecometer/ecometer/internal/monthcache"
 	"github.com/ecometer/ecometer/internal/targetview"
 	"github.com/ecometer/ecometer/models/target"
 )
@@ -35,24 +37,29 @@ func newCO2TargetCommand() *cli.Command {
 			"The change between the last 12 full months and the 12 before is split exactly\n" +
 			"into \"grid got cleaner\" and \"we used less\" (Shapley split; the parts sum to\n" +
 			"the total).\n\n" +
+			"Months whose figures cannot have changed since an earlier run (same configuration,\n" +
+			"program, grid data and samples) come from the month cache in\n" +
+			"<storage.data_dir>/cache/months (embedded store only); --no-cache reads every month.\n\n" +
 			"Example:\n   ecometer co2 target --config site.yaml",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "config `FILE` (sites, devices, store, target)"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
+			&cli.BoolFlag{Name: "no-cache", Usage: "account every month from the store, not from the month cache"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.Args().Present() {
 				return usageErrorf("%s: unexpected argument %q (usage: %s)", commandPath(cmd), cmd.Args().First(), cmd.UsageText)
 			}
-			return runCO2Target(ctx, co2TargetOptions{Config: cmd.String("config"), JSON: cmd.Bool("json")}, streamsOf(cmd))
+			return runCO2Target(ctx, co2TargetOptions{Config: cmd.String("config"), JSON: cmd.Bool("json"), NoCache: cmd.Bool("no-cache")}, streamsOf(cmd))
 		},
 	}
 }
 
 type co2TargetOptions struct {
-	Config string
-	JSON   bool
-	Now    time.Time // zero: time.Now
+	Config  string
+	JSON    bool
+	NoCache bool
+	Now     time.Time // zero: time.Now
 }
 
 // targetJSON is the --json output: the view and where its data came from.
@@ -83,7 +90,17 @@ func runCO2Target(ctx context.Context, opts co2TargetOptions, s streams) error {
 	if err != nil {
 		return err
 	}
-	view, err := targetview.Compute(ctx, targetview.NewMonths(acc), now)
+	ms := targetview.NewMonths(acc)
+	if !opts.NoCache {
+		// Opened before anything is read (see monthcache); without it
+		// every month is read.
+		if c, err := monthcache.OpenDefault(ctx, cfg, cfg.Sites, st, time.Now()); err == nil {
+			ms.Keep(c)
+		} else if !errors.Is(err, monthcache.ErrUnversioned) {
+			fmt.Fprintf(s.ErrOut, "co2 target: month cache not used: %v\n", err)
+		}
+	}
+	view, err := targetview.Compute(ctx, ms, now)
 	if err != nil {
 		return fmt.Errorf("co2 target: %w", err)
 	}

@@ -46,6 +46,9 @@ func newReportMonthlyCommand() *cli.Command {
 			"report.min_coverage_pct (default 90 %) is still written; its first page says so.\n" +
 			"The language is --lang, else report.language (default da). --send also e-mails the\n" +
 			"three files to report.email.recipients (STARTTLS, retried); the files are kept either way.\n" +
+			"The figures of earlier months (path, forecast, comparisons) come from the month cache in\n" +
+			"<storage.data_dir>/cache/months when nothing they depend on changed since (embedded store\n" +
+			"only; see README, \"Where data goes\"); --no-cache reads every month from the store.\n" +
 			"`ecometer serve` with report.schedule: true does the same on the 1st at 06:00 Danish time.\n\n" +
 			"Examples:\n   ecometer report monthly --config site.yaml --month 2026-10\n" +
 			"   ecometer report monthly --config site.yaml --month 2026-10 --lang en --out /tmp/reports\n" +
@@ -59,6 +62,7 @@ func newReportMonthlyCommand() *cli.Command {
 			&cli.StringFlag{Name: "lang", Usage: "`LANGUAGE` of the PDF: da or en (default report.language)"},
 			&cli.StringFlag{Name: "out", Usage: "output `DIR` (default report.out_dir)"},
 			&cli.BoolFlag{Name: "send", Usage: "also e-mail the report (report.email)"},
+			&cli.BoolFlag{Name: "no-cache", Usage: "account every month from the store, not from the month cache"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.Args().Present() {
@@ -66,14 +70,15 @@ func newReportMonthlyCommand() *cli.Command {
 			}
 			s := streamsOf(cmd)
 			return runReportMonthly(ctx, reportOptions{Config: cmd.String("config"), Month: cmd.String("month"), Site: cmd.String("site"),
-				Lang: cmd.String("lang"), Out: cmd.String("out"), Send: cmd.Bool("send"), Progress: progressTo(s.ErrOut)}, s)
+				Lang: cmd.String("lang"), Out: cmd.String("out"), Send: cmd.Bool("send"), NoCache: cmd.Bool("no-cache"),
+				Progress: progressTo(s.ErrOut)}, s)
 		},
 	}
 }
 
 type reportOptions struct {
 	Config, Month, Site, Lang, Out string
-	Send                           bool
+	Send, NoCache                  bool
 	Now                            time.Time // zero: time.Now; the report's date and the future-month check
 	Progress                       io.Writer
 }
@@ -112,7 +117,7 @@ func runReportMonthly(ctx context.Context, o reportOptions, s streams) error {
 		defer fmt.Fprint(o.Progress, "\r\033[K")
 	}
 	r, files, err := monthly.Produce(ctx, monthly.Params{Config: cfg, Period: period, Site: o.Site, Lang: lang, OutDir: o.Out,
-		Generated: now.UTC().Truncate(time.Second), Progress: progress})
+		Generated: now.UTC().Truncate(time.Second), Progress: progress, NoCache: o.NoCache})
 	var se *monthly.SiteError
 	if errors.As(err, &se) {
 		return usageErrorf("report monthly: --site %q is not in %s", se.Site, o.Config)

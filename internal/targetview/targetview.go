@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -171,7 +172,20 @@ type Months struct {
 	acc   *accounting.Accounting
 	sites []config.Site
 	cache map[string]Month
+	kept  Kept // between runs, when set
 }
+
+// Kept keeps months' figures between runs (internal/monthcache): Load
+// returns a month's sites, in the order of the Months' sites, when they are
+// known to be what accounting them again would give (without their Hours);
+// Store offers a month accounted without a problem.
+type Kept interface {
+	Load(p accounting.Period) ([]accounting.Site, bool)
+	Store(p accounting.Period, sites []accounting.Site)
+}
+
+// Keep makes ms use k for the months it accounts with Get.
+func (ms *Months) Keep(k Kept) { ms.kept = k }
 
 // Month is the sites' figures for one month and what keeps it from being
 // complete.
@@ -211,8 +225,16 @@ func (ms *Months) Get(ctx context.Context, year int, m time.Month) (Month, error
 	if err := ctx.Err(); err != nil {
 		return Month{}, err
 	}
+	if ms.kept != nil {
+		if sites, ok := ms.kept.Load(p); ok && len(sites) == len(ms.sites) {
+			return ms.Add(year, m, sites, nil), nil
+		}
+	}
 	// One read of the store for all the sites.
 	sites, errs, err := ms.acc.Sites(ctx, ms.sites, p.From, p.To)
+	if err == nil && ms.kept != nil && !slices.ContainsFunc(errs, func(e error) bool { return e != nil }) {
+		ms.kept.Store(p, sites)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return Month{}, err

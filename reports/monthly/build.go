@@ -38,6 +38,10 @@ type Input struct {
 	// anomaly detection when they exist; nil: not applied / not run.
 	PowerDown *PowerDown
 	Anomalies *Anomalies
+	// Kept, when set, keeps months' figures between runs (see
+	// internal/monthcache; opened before Build reads anything). The
+	// report's own month is always read, and offered to it.
+	Kept targetview.Kept
 	// Progress, when set, is told each step as it starts.
 	Progress func(step string)
 }
@@ -77,6 +81,9 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 		return nil, err
 	}
 	ms := targetview.NewMonthsOf(acc, sites)
+	if in.Kept != nil {
+		ms.Keep(in.Kept)
+	}
 	r := &Report{Month: p.Label(), From: p.From, To: p.To, Generated: in.Generated, Store: in.StoreDesc,
 		MinCoveragePct: cfg.Report.MinCoveragePct}
 	for _, s := range sites {
@@ -93,6 +100,9 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 		if e != nil {
 			return nil, fmt.Errorf("report %s: %s: %w", p.Label(), sites[i].Name, e)
 		}
+	}
+	if in.Kept != nil {
+		in.Kept.Store(p, siteFigs)
 	}
 	cur := ms.Add(p.Year, p.Month, siteFigs, siteErrs)
 	noData := true

@@ -14,6 +14,7 @@ import (
 	"github.com/ecometer/ecometer/config"
 	"github.com/ecometer/ecometer/internal/accounting"
 	"github.com/ecometer/ecometer/internal/backend"
+	"github.com/ecometer/ecometer/internal/monthcache"
 	"github.com/ecometer/ecometer/models/carbon"
 	"github.com/ecometer/ecometer/reports/i18n"
 )
@@ -33,6 +34,9 @@ type Params struct {
 	PowerDown func(ctx context.Context, p accounting.Period) (*PowerDown, error)
 	Anomalies func(ctx context.Context, p accounting.Period) (*Anomalies, error)
 	Progress  func(step string)
+	// NoCache: account every month from the store, without the month
+	// cache (internal/monthcache).
+	NoCache bool
 }
 
 // Files are the paths of a produced report.
@@ -78,6 +82,30 @@ func Produce(ctx context.Context, p Params) (*Report, Files, error) {
 	}
 	defer st.Close()
 	in := Input{Config: cfg, Store: st, StoreDesc: where, Period: p.Period, Sites: sites, Generated: p.Generated, Progress: p.Progress}
+	if !p.NoCache {
+		// Opened before anything is read: see monthcache.
+		of := sites
+		if of == nil {
+			of = cfg.Sites
+		}
+		c, err := monthcache.OpenDefault(ctx, cfg, of, st, time.Now())
+		switch {
+		case err == nil:
+			in.Kept = c
+			defer func() {
+				if p.Progress != nil {
+					s := c.Stats()
+					msg := fmt.Sprintf("month cache: %d months reused, %d read, %d kept", s.Hits, s.Misses, s.Stored)
+					if s.FirstErr != nil {
+						msg += fmt.Sprintf("; %d failed: %v", s.Errors, s.FirstErr)
+					}
+					p.Progress(msg)
+				}
+			}()
+		case !errors.Is(err, monthcache.ErrUnversioned) && p.Progress != nil:
+			p.Progress("month cache not used: " + err.Error())
+		}
+	}
 	if in.Generated.IsZero() {
 		in.Generated = time.Now().UTC().Truncate(time.Second)
 	}

@@ -98,13 +98,13 @@ var migrations = []string{
 	// appended as the last column, as sample.FieldNames lists it.
 	`ALTER TABLE power ADD COLUMN frequency_hz REAL;`,
 
-	// 6: a version of the power samples of each UTC month, replaced by every
+	// 6: a version of the power samples of each UTC day, replaced by every
 	// write of power samples in it (see SamplesVersions), and the identity
 	// of this database, so that figures cached from it are known to be
 	// its own. A binary older than this migration refuses the database
 	// (SchemaTooNewError), so it cannot write samples without a new version.
 	`CREATE TABLE power_versions (
-		month_ts INTEGER PRIMARY KEY, -- unix nanoseconds, start of the UTC month
+		day_ts   INTEGER PRIMARY KEY, -- unix nanoseconds, start of the UTC day
 		token    TEXT NOT NULL        -- random
 	) WITHOUT ROWID;
 	CREATE TABLE store_identity (id TEXT NOT NULL);

@@ -9,7 +9,7 @@ import (
 	"github.com/ecometer/ecometer/models/sample"
 )
 
-// TestSamplesVersions: every write of power samples gives the months it
+// TestSamplesVersions: every write of power samples gives the UTC days it
 // writes in a new version and leaves the others; other measurements,
 // refused batches and compaction change none; the database keeps its
 // identity when opened read-only and another database has another.
@@ -28,9 +28,10 @@ func TestSamplesVersions(t *testing.T) {
 		return v
 	}
 	v0 := versions()
-	if v0.Store == "" || len(v0.Months) != 0 {
-		t.Fatalf("a new store: %+v, want an identity and no months", v0)
+	if v0.Store == "" || len(v0.Days) != 0 {
+		t.Fatalf("a new store: %+v, want an identity and no days", v0)
 	}
+	oct31 := nov.Add(-24 * time.Hour)
 	step := func(name string, do func() error, changed ...time.Time) store.SampleVersions {
 		t.Helper()
 		before := versions()
@@ -41,16 +42,16 @@ func TestSamplesVersions(t *testing.T) {
 		if after.Store != before.Store {
 			t.Errorf("%s: identity changed", name)
 		}
-		for _, m := range []time.Time{oct, nov} {
+		for _, d := range []time.Time{oct, oct31, nov} {
 			want := false
 			for _, c := range changed {
-				want = want || c.Equal(m)
+				want = want || c.Equal(d)
 			}
-			if got := after.Months[m] != before.Months[m]; got != want {
-				t.Errorf("%s: version of %s changed %v, want %v", name, m.Format("2006-01"), got, want)
+			if got := after.Days[d] != before.Days[d]; got != want {
+				t.Errorf("%s: version of %s changed %v, want %v", name, d.Format("2006-01-02"), got, want)
 			}
-			if want && after.Months[m] == "" {
-				t.Errorf("%s: no version of %s", name, m.Format("2006-01"))
+			if want && after.Days[d] == "" {
+				t.Errorf("%s: no version of %s", name, d.Format("2006-01-02"))
 			}
 		}
 		return after
@@ -62,9 +63,9 @@ func TestSamplesVersions(t *testing.T) {
 	step("the same sample again", func() error {
 		return s.Write(ctx, []sample.Sample{pw(ser, oct.Add(time.Hour), sample.F("power_w", 1))})
 	}, oct)
-	step("a batch across both months", func() error {
+	step("a batch across two days", func() error {
 		return s.Write(ctx, []sample.Sample{pw(ser, nov.Add(-time.Minute), sample.F("energy_kwh", 1)), pw(ser, nov, sample.F("energy_kwh", 2))})
-	}, oct, nov)
+	}, oct31, nov)
 	step("ups and device samples", func() error {
 		return s.Write(ctx, []sample.Sample{
 			{Series: sample.Series{Measurement: sample.UPS, Device: "ups1"}, Time: oct, Fields: []sample.Field{sample.F("input_w", 1)}},
@@ -102,14 +103,15 @@ func TestSamplesVersions(t *testing.T) {
 }
 
 func TestSampleVersionsOf(t *testing.T) {
-	v := store.SampleVersions{Months: map[time.Time]string{time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC): "a"}}
+	day := func(m time.Month, d int) time.Time { return time.Date(2025, m, d, 0, 0, 0, 0, time.UTC) }
+	v := store.SampleVersions{Days: map[time.Time]string{day(10, 30): "a", day(10, 31): "b", day(11, 1): "c", day(12, 1): "d"}}
 	cet := time.FixedZone("CET", 3600)
-	// The Danish November less its hour before: from 31 October 22:00 UTC.
+	// The Danish November and its hour before: from 31 October 22:00 UTC.
 	got := v.Of(time.Date(2025, 11, 1, 0, 0, 0, 0, cet).Add(-time.Hour), time.Date(2025, 12, 1, 0, 0, 0, 0, cet))
-	if want := "2025-10=a;2025-11=;"; got != want {
+	if want := "2025-10-31=b;2025-11-01=c;"; got != want {
 		t.Errorf("Of = %q, want %q", got, want)
 	}
-	if got := v.Of(time.Date(2025, 10, 3, 0, 0, 0, 0, time.UTC), time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)); got != "2025-10=a;" {
-		t.Errorf("Of within October = %q", got)
+	if got := v.Of(day(10, 30).Add(time.Hour), day(10, 31)); got != "2025-10-30=a;" {
+		t.Errorf("Of within a day = %q", got)
 	}
 }
