@@ -2,38 +2,37 @@ package store
 
 import (
 	"context"
-	"strings"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"time"
 )
 
-// SampleVersions identify the state of a store's power samples, day by UTC
-// day, for caches of figures computed from them.
+// SampleVersions identify the state of a store's power samples, hour by
+// UTC hour, for caches of figures computed from them.
 type SampleVersions struct {
 	// Store identifies the database (not its location: a copy keeps it,
 	// a new database gets another).
 	Store string
-	// Days holds, by the start of the UTC day, a token that the backend
-	// replaces whenever power samples of that day are written. A day
+	// Hours holds, by the start of the UTC hour, a token that the backend
+	// replaces whenever power samples of that hour are written. An hour
 	// without a token has not been written since the backend began to
 	// keep them.
-	Days map[time.Time]string
+	Hours map[time.Time]string
 }
 
-// Of returns the versions of the UTC days that overlap [from, to), joined:
-// equal for two snapshots exactly when no power sample of those days was
-// written between them.
+// Of returns the versions of the UTC hours that overlap [from, to), hashed
+// into one: equal for two snapshots exactly when no power sample of those
+// hours was written between them.
 func (v SampleVersions) Of(from, to time.Time) string {
-	var b strings.Builder
+	h := sha256.New()
 	from, to = from.UTC(), to.UTC()
-	for d := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC); d.Before(to); d = d.AddDate(0, 0, 1) {
-		if tok, ok := v.Days[d]; ok {
-			b.WriteString(d.Format("2006-01-02"))
-			b.WriteByte('=')
-			b.WriteString(tok)
-			b.WriteByte(';')
+	for t := from.Truncate(time.Hour); t.Before(to); t = t.Add(time.Hour) {
+		if tok, ok := v.Hours[t]; ok {
+			fmt.Fprintf(h, "%d=%s;", t.Unix(), tok)
 		}
 	}
-	return b.String()
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // SampleVersioner is a store that versions its power samples (see

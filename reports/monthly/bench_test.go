@@ -30,7 +30,7 @@ import (
 //	ECOMETER_BENCH_METERS   meters (default 5000), 250 per site
 //	ECOMETER_BENCH_DAYS     days of the month loaded (default 31: all of it)
 //
-//	go test ./reports/monthly -run '^$' -bench 'Report(SQLite|SQLiteHourly|Influx)$' -benchtime 1x -timeout 6h
+//	go test ./reports/monthly -run '^$' -bench 'Report(SQLite|SQLiteMaterialized|SQLiteHourly|Influx)$' -benchtime 1x -timeout 6h
 var benchMonth = accounting.MonthOf(2025, time.October)
 
 func benchScale(b *testing.B) (meters, days int) {
@@ -127,6 +127,24 @@ func benchReport(b *testing.B, cfg *config.Config, st accounting.Store, desc str
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.Sys)/(1<<20), "MiB-sys")
+	if kb := peakRSSKiB(); kb > 0 {
+		b.ReportMetric(float64(kb)/1024, "MiB-peak-rss") // of the whole test process, loading included
+	}
+}
+
+// peakRSSKiB is the process's peak resident set (VmHWM, Linux), or 0.
+func peakRSSKiB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 func BenchmarkReportSQLite(b *testing.B) {
@@ -140,6 +158,31 @@ func BenchmarkReportSQLite(b *testing.B) {
 	defer st.Close()
 	benchLoad(b, cfg, st, days)
 	benchReport(b, cfg, st, "embedded SQLite (bench)")
+}
+
+// BenchmarkReportSQLiteMaterialized is the embedded store as the service
+// leaves it: the month's raw samples are kept (retention_raw), and Compact,
+// run every hour, has materialized their hourly aggregates. Materializing
+// the loaded month at once is set-up (timed and logged, not the figure).
+func BenchmarkReportSQLiteMaterialized(b *testing.B) {
+	meters, days := benchScale(b)
+	dir := filepath.Join(b.TempDir(), "data")
+	cfg := benchConfig(b, meters, "storage: {data_dir: "+dir+"}\n")
+	// A week after the month: every hour of it ended, none beyond the
+	// raw retention.
+	now := benchMonth.To.Add(7 * 24 * time.Hour)
+	st, err := sqlite.Open(context.Background(), sqlite.Options{Path: dir, Now: func() time.Time { return now }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	benchLoad(b, cfg, st, days)
+	start := time.Now()
+	if err := st.Materialize(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("materialized %d days in %s (the service does it an hour at a time)", days, time.Since(start).Round(time.Second))
+	benchReport(b, cfg, st, "embedded SQLite, materialized (bench)")
 }
 
 // BenchmarkReportSQLiteHourly is the embedded store once Compact has
@@ -189,15 +232,27 @@ func BenchmarkReportSQLiteHourly(b *testing.B) {
 	benchReport(b, cfg, st, "embedded SQLite, hourly rollups (bench)")
 }
 
+// BenchmarkReportInflux reads from a real influxd that testenv starts and
+// the benchmark loads; ECOMETER_BENCH_INFLUX=http://127.0.0.1:PORT uses a
+// running one (bucket ecometer/autogen) as it is, already loaded with the
+// benchmark's samples (loading a month of 5,000 meters takes most of an
+// hour), so that reports can be timed again and again.
 func BenchmarkReportInflux(b *testing.B) {
 	meters, days := benchScale(b)
-	srv := testenv.Influx(b)
-	st, err := influx.New(influx.Options{URL: srv.URL, Bucket: srv.Bucket, Timeout: time.Hour})
+	url, bucket := os.Getenv("ECOMETER_BENCH_INFLUX"), "ecometer/autogen"
+	load := url == ""
+	if load {
+		srv := testenv.Influx(b)
+		url, bucket = srv.URL, srv.Bucket
+	}
+	st, err := influx.New(influx.Options{URL: url, Bucket: bucket, Timeout: time.Hour})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	cfg := benchConfig(b, meters, "storage: {data_dir: "+b.TempDir()+", influxdb: {url: "+srv.URL+", bucket: "+srv.Bucket+"}}\n")
-	benchLoad(b, cfg, st, days)
+	cfg := benchConfig(b, meters, "storage: {data_dir: "+b.TempDir()+", influxdb: {url: "+url+", bucket: "+bucket+"}}\n")
+	if load {
+		benchLoad(b, cfg, st, days)
+	}
 	benchReport(b, cfg, st, "InfluxDB (bench)")
 }

@@ -125,6 +125,8 @@ func merge(raw, rolled store.Hourly) store.Hourly {
 // Raw rows that arrive for an hour already rolled up are merged into the
 // rollup by the next Compact; one that repeats a time already rolled up is
 // then counted twice (the rollup no longer knows the times it holds).
+//
+// Then it materializes the complete hours still raw (see Materialize).
 func (s *Store) Compact(ctx context.Context) error {
 	if err := s.writable(); err != nil {
 		return fmt.Errorf("sqlite %s: compact: %w", s.path, err)
@@ -132,6 +134,12 @@ func (s *Store) Compact(ctx context.Context) error {
 	cutoff := s.now().Add(-s.retention).Truncate(time.Hour)
 	if err := s.compact(ctx, clampNS(cutoff)); err != nil {
 		return fmt.Errorf("sqlite %s: compact: %w", s.path, err)
+	}
+	if _, err := s.wdb.ExecContext(ctx, `DELETE FROM hourly_raw_hours WHERE hour_ts < ?`, clampNS(cutoff)); err != nil {
+		return fmt.Errorf("sqlite %s: compact: %w", s.path, err)
+	}
+	if err := s.materialize(ctx, clampNS(cutoff), hourOf(clampNS(s.now()))); err != nil {
+		return fmt.Errorf("sqlite %s: materialize: %w", s.path, err)
 	}
 	return nil
 }
@@ -200,6 +208,10 @@ func (s *Store) compactChunk(ctx context.Context, id int64, m string, cutoff int
 	if m == sample.Power {
 		if _, err := tx.ExecContext(ctx, rollupSQL, id, end); err != nil {
 			return false, fmt.Errorf("roll up: %w", err)
+		}
+		// Rolled up: its materialized hours go with the raw rows.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM hourly_raw WHERE series_id = ? AND hour_ts < ?`, id, end); err != nil {
+			return false, fmt.Errorf("delete materialized hours: %w", err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM `+m+` WHERE series_id = ? AND ts < ?`, id, end); err != nil {

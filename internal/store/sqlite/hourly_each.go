@@ -1,9 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -102,7 +105,10 @@ func (s *Store) openReaders(ctx context.Context, q store.Query, n int) ([]*hourl
 			return readers, nil, err
 		}
 		list, err := seriesListRaw(r.c, sample.Power, q)
-		return readers, list, err
+		if err != nil {
+			return readers, nil, err
+		}
+		return readers, list, r.planHours(from, to)
 	}
 	// The write lock keeps every other writer from committing while the
 	// readers start their read transactions, so that they all see the same
@@ -120,6 +126,9 @@ func (s *Store) openReaders(ctx context.Context, q store.Query, n int) ([]*hourl
 	if err != nil {
 		return readers, nil, fmt.Errorf("series: %w", err)
 	}
+	if err := first.planHours(from, to); err != nil {
+		return readers, nil, err
+	}
 	for range min(n, len(list)) - 1 {
 		r, err := open()
 		if err != nil {
@@ -128,21 +137,71 @@ func (s *Store) openReaders(ctx context.Context, q store.Query, n int) ([]*hourl
 		if err := r.c.exec(`SELECT 1 FROM hourly_power LIMIT 1`); err != nil {
 			return readers, nil, fmt.Errorf("start snapshot: %w", err)
 		}
+		r.valid, r.gaps = first.valid, first.gaps
 	}
 	return readers, list, nil
+}
+
+// planHours splits [from, to) (whole hours; zero is open) into the hours
+// whose materialized aggregates are valid in the reader's snapshot
+// (r.valid) and the ranges between them, read from the raw rows (r.gaps).
+func (r *hourlyReader) planHours(from, to time.Time) error {
+	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+	if !from.IsZero() {
+		lo = clampNS(from)
+	}
+	if !to.IsZero() {
+		hi = clampNS(to)
+	}
+	st, err := r.c.prepare(validHoursSQL)
+	if err != nil {
+		return fmt.Errorf("materialized hours: %w", err)
+	}
+	defer st.finalize()
+	if err := st.bind(lo, hi); err != nil {
+		return fmt.Errorf("materialized hours: %w", err)
+	}
+	r.valid = r.valid[:0]
+	for {
+		ok, err := st.step()
+		if err != nil {
+			return fmt.Errorf("materialized hours: %w", err)
+		}
+		if !ok {
+			break
+		}
+		r.valid = append(r.valid, st.int64(0))
+	}
+	r.gaps = r.gaps[:0]
+	cur := lo
+	for _, h := range r.valid {
+		if h > cur {
+			r.gaps = append(r.gaps, [2]int64{cur, h})
+		}
+		cur = h + hourNS
+	}
+	if cur < hi {
+		r.gaps = append(r.gaps, [2]int64{cur, hi})
+	}
+	return nil
 }
 
 // hourlyReader is one connection in an open read transaction, with the
 // statements that read a series' hours in [from, to).
 type hourlyReader struct {
 	c        *rawConn
-	rawArgs  []any // the time bounds of rawStmt
-	rollArgs []any // the time bounds of rollStmt
-	rawStmt  *rawStmt
+	rollArgs []any    // the time bounds of rollStmt
+	rawStmt  *rawStmt // aggregates of raw rows in a range
+	matStmt  *rawStmt // materialized aggregates in a range
 	rollStmt *rawStmt
-	raw      []hourVals // the series' raw hours, by hour; reused
-	rows     int        // rollup rows read, for the context checks
-	inTx     bool       // BEGIN done
+	// valid are the hours of the range with valid materialized aggregates,
+	// in order; gaps the ranges between them (see planHours). Shared by
+	// the readers of a snapshot, read only.
+	valid []int64
+	gaps  [][2]int64
+	raw   []hourVals // the series' raw hours, by hour; reused
+	rows  int        // rollup rows read, for the context checks
+	inTx  bool       // BEGIN done
 }
 
 func openHourlyReader(file string, immutable bool, from, to time.Time) (*hourlyReader, error) {
@@ -159,10 +218,14 @@ func openHourlyReader(file string, immutable bool, from, to time.Time) (*hourlyR
 		return fail(err)
 	}
 	r.inTx = true
-	var rawCond, rollCond string
-	rawCond, r.rawArgs = timeFilter("p.ts", from, to)
+	var rollCond string
 	rollCond, r.rollArgs = timeFilter("hour_ts", from, to)
-	if r.rawStmt, err = c.prepare(aggSQL("p.series_id = ? AND "+rawCond) + ` ORDER BY g.hour`); err != nil {
+	if r.rawStmt, err = c.prepare(aggSQL("p.series_id = ?1 AND p.ts >= ?2 AND p.ts < ?3") + ` ORDER BY g.hour`); err != nil {
+		return fail(err)
+	}
+	if r.matStmt, err = c.prepare(`SELECT series_id, hour_ts, power_samples, power_mean_w, counter_samples,
+		counter_first_kwh, counter_last_kwh, counter_first_ts, counter_last_ts
+		FROM hourly_raw WHERE series_id = ?1 AND hour_ts >= ?2 AND hour_ts < ?3 ORDER BY hour_ts`); err != nil {
 		return fail(err)
 	}
 	if r.rollStmt, err = c.prepare(`SELECT hour_ts, power_samples, power_mean_w, counter_samples,
@@ -174,7 +237,7 @@ func openHourlyReader(file string, immutable bool, from, to time.Time) (*hourlyR
 }
 
 func (r *hourlyReader) close() {
-	for _, st := range []*rawStmt{r.rawStmt, r.rollStmt} {
+	for _, st := range []*rawStmt{r.rawStmt, r.matStmt, r.rollStmt} {
 		if st != nil {
 			st.finalize()
 		}
@@ -291,23 +354,53 @@ func valsOf(h store.Hourly) hourVals {
 	return v
 }
 
-// readRaw reads the aggregates of a series' raw rows (aggSQL, by hour).
+// readRaw reads the aggregates of a series' raw rows, by hour: the
+// materialized ones of the valid hours, aggSQL over the raw rows of the
+// gaps between them.
 func (r *hourlyReader) readRaw(id int64) error {
 	r.raw = r.raw[:0]
-	st := r.rawStmt
-	if err := st.bind(append([]any{id}, r.rawArgs...)...); err != nil {
-		return err
+	scan := func(st *rawStmt, keep func(hour int64) bool) error {
+		for {
+			ok, err := st.step()
+			if err != nil || !ok {
+				return err
+			}
+			// Columns: series id, then those of hourly_power.
+			var v hourVals
+			v.scan(st, 1)
+			if keep(v.hour) {
+				r.raw = append(r.raw, v)
+			}
+		}
 	}
-	for {
-		ok, err := st.step()
-		if err != nil || !ok {
+	if n := len(r.valid); n > 0 {
+		if err := r.matStmt.bind(id, r.valid[0], r.valid[n-1]+hourNS); err != nil {
 			return err
 		}
-		// Columns: series id, then those of hourly_power.
-		var v hourVals
-		v.scan(st, 1)
-		r.raw = append(r.raw, v)
+		i := 0
+		if err := scan(r.matStmt, func(hour int64) bool {
+			// Both in hour order: is the row's hour one of the valid ones?
+			for i < n && r.valid[i] < hour {
+				i++
+			}
+			return i < n && r.valid[i] == hour
+		}); err != nil {
+			return fmt.Errorf("materialized: %w", err)
+		}
 	}
+	mat := len(r.raw)
+	for _, g := range r.gaps {
+		if err := r.rawStmt.bind(id, g[0], g[1]); err != nil {
+			return err
+		}
+		if err := scan(r.rawStmt, func(int64) bool { return true }); err != nil {
+			return err
+		}
+	}
+	if mat > 0 && mat < len(r.raw) {
+		slices.SortFunc(r.raw, func(a, b hourVals) int { return cmp.Compare(a.hour, b.hour) })
+	}
+	return nil
 }
 
 // seriesHours is one series' hours, read by a reader for eachParallel.

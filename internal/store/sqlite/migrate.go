@@ -98,17 +98,38 @@ var migrations = []string{
 	// appended as the last column, as sample.FieldNames lists it.
 	`ALTER TABLE power ADD COLUMN frequency_hz REAL;`,
 
-	// 6: a version of the power samples of each UTC day, replaced by every
+	// 6: a version of the power samples of each UTC hour, replaced by every
 	// write of power samples in it (see SamplesVersions), and the identity
 	// of this database, so that figures cached from it are known to be
-	// its own. A binary older than this migration refuses the database
-	// (SchemaTooNewError), so it cannot write samples without a new version.
+	// its own; and the hourly aggregates of complete hours whose raw rows
+	// are still kept (Materialize). A binary older than this migration
+	// refuses the database (SchemaTooNewError), so it cannot write samples
+	// without a new version.
 	`CREATE TABLE power_versions (
-		day_ts   INTEGER PRIMARY KEY, -- unix nanoseconds, start of the UTC day
+		hour_ts  INTEGER PRIMARY KEY, -- unix nanoseconds, start of the UTC hour
 		token    TEXT NOT NULL        -- random
 	) WITHOUT ROWID;
 	CREATE TABLE store_identity (id TEXT NOT NULL);
-	INSERT INTO store_identity (id) VALUES (lower(hex(randomblob(16))));`,
+	INSERT INTO store_identity (id) VALUES (lower(hex(randomblob(16))));
+	-- The hourly aggregates of raw rows that are still kept (see
+	-- Materialize): valid for an hour while its version is the one
+	-- recorded in hourly_raw_hours.
+	CREATE TABLE hourly_raw (
+		series_id         INTEGER NOT NULL REFERENCES series (id),
+		hour_ts           INTEGER NOT NULL,
+		power_samples     INTEGER NOT NULL,
+		power_mean_w      REAL,
+		counter_samples   INTEGER NOT NULL,
+		counter_first_kwh REAL,
+		counter_last_kwh  REAL,
+		counter_first_ts  INTEGER,
+		counter_last_ts   INTEGER,
+		PRIMARY KEY (series_id, hour_ts)
+	) WITHOUT ROWID;
+	CREATE TABLE hourly_raw_hours (
+		hour_ts INTEGER PRIMARY KEY, -- an hour whose aggregates are in hourly_raw
+		token   TEXT NOT NULL        -- power_versions.token of the hour then ('' without one)
+	) WITHOUT ROWID;`,
 }
 
 // SchemaTooNewError is returned by Open for a database written by a newer

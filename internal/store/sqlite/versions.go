@@ -11,52 +11,61 @@ import (
 
 var _ store.SampleVersioner = (*Store)(nil)
 
-// markVersionSQL gives a UTC day of power samples a new version.
-const markVersionSQL = `INSERT INTO power_versions (day_ts, token) VALUES (?, lower(hex(randomblob(12))))
-	ON CONFLICT (day_ts) DO UPDATE SET token = excluded.token`
+// markVersionSQL gives a UTC hour of power samples a new version.
+const markVersionSQL = `INSERT INTO power_versions (hour_ts, token) VALUES (?, lower(hex(randomblob(12))))
+	ON CONFLICT (hour_ts) DO UPDATE SET token = excluded.token`
 
-const dayNS = 24 * hourNS
+// hourOf is the start of the UTC hour of ns.
+func hourOf(ns int64) int64 { return ns - ((ns%hourNS)+hourNS)%hourNS }
 
-// versionMarks collects the UTC days a write transaction puts power
+// versionMarks collects the UTC hours a write transaction puts power
 // samples in.
-type versionMarks []int64
-
-func (v *versionMarks) add(t time.Time) {
-	ns := t.UnixNano()
-	day := ns - ((ns%dayNS)+dayNS)%dayNS
-	if n := len(*v); n > 0 && (*v)[n-1] == day {
-		return // the common case: a batch of one poll round
-	}
-	for _, x := range *v {
-		if x == day {
-			return
-		}
-	}
-	*v = append(*v, day)
+type versionMarks struct {
+	last  int64 // the hour of the last sample added, when any
+	hours map[int64]bool
 }
 
-// mark gives the days new versions inside the write transaction, so that
+func (v *versionMarks) add(t time.Time) {
+	hour := hourOf(t.UnixNano())
+	if v.hours == nil {
+		v.hours = map[int64]bool{}
+	} else if hour == v.last {
+		return // the common case: a batch of one poll round
+	}
+	v.last = hour
+	v.hours[hour] = true
+}
+
+// mark gives the hours new versions inside the write transaction, so that
 // a reader sees the samples and their version change together.
-func (v versionMarks) mark(ctx context.Context, tx *sql.Tx) error {
-	for _, d := range v {
-		if _, err := tx.ExecContext(ctx, markVersionSQL, d); err != nil {
-			return fmt.Errorf("version of %s: %w", fromNS(d).Format("2006-01-02"), err)
+func (v *versionMarks) mark(ctx context.Context, tx *sql.Tx) error {
+	if len(v.hours) == 0 {
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, markVersionSQL)
+	if err != nil {
+		return fmt.Errorf("versions: %w", err)
+	}
+	defer st.Close()
+	for h := range v.hours {
+		if _, err := st.ExecContext(ctx, h); err != nil {
+			return fmt.Errorf("version of %s: %w", fromNS(h).Format(time.RFC3339), err)
 		}
 	}
 	return nil
 }
 
-// SamplesVersions returns the version of every UTC day's power samples:
-// Write and WriteHourly replace it, in the same transaction, for every day
+// SamplesVersions returns the version of every UTC hour's power samples:
+// Write and WriteHourly replace it, in the same transaction, for every hour
 // they write power samples in (Compact, which rolls samples up without
-// changing any aggregate, leaves it). A day missing from the map has had no
-// write since the database got versions (migration 6).
+// changing any aggregate, leaves it). An hour missing from the map has had
+// no write since the database got versions (migration 6).
 func (s *Store) SamplesVersions(ctx context.Context) (store.SampleVersions, error) {
-	v := store.SampleVersions{Days: map[time.Time]string{}}
+	v := store.SampleVersions{Hours: map[time.Time]string{}}
 	if err := s.rdb.QueryRowContext(ctx, `SELECT id FROM store_identity`).Scan(&v.Store); err != nil {
 		return v, fmt.Errorf("sqlite %s: sample versions: identity: %w", s.path, err)
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT day_ts, token FROM power_versions`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT hour_ts, token FROM power_versions`)
 	if err != nil {
 		return v, fmt.Errorf("sqlite %s: sample versions: %w", s.path, err)
 	}
@@ -69,7 +78,7 @@ func (s *Store) SamplesVersions(ctx context.Context) (store.SampleVersions, erro
 		if err := rows.Scan(&m, &token); err != nil {
 			return v, fmt.Errorf("sqlite %s: sample versions: %w", s.path, err)
 		}
-		v.Days[fromNS(m)] = token
+		v.Hours[fromNS(m)] = token
 	}
 	if err := rows.Err(); err != nil {
 		return v, fmt.Errorf("sqlite %s: sample versions: %w", s.path, err)

@@ -9,7 +9,7 @@ import (
 	"github.com/ecometer/ecometer/models/sample"
 )
 
-// TestSamplesVersions: every write of power samples gives the UTC days it
+// TestSamplesVersions: every write of power samples gives the UTC hours it
 // writes in a new version and leaves the others; other measurements,
 // refused batches and compaction change none; the database keeps its
 // identity when opened read-only and another database has another.
@@ -28,10 +28,10 @@ func TestSamplesVersions(t *testing.T) {
 		return v
 	}
 	v0 := versions()
-	if v0.Store == "" || len(v0.Days) != 0 {
-		t.Fatalf("a new store: %+v, want an identity and no days", v0)
+	if v0.Store == "" || len(v0.Hours) != 0 {
+		t.Fatalf("a new store: %+v, want an identity and no hours", v0)
 	}
-	oct31 := nov.Add(-24 * time.Hour)
+	oct1, oct31 := oct.Add(time.Hour), nov.Add(-time.Hour)
 	step := func(name string, do func() error, changed ...time.Time) store.SampleVersions {
 		t.Helper()
 		before := versions()
@@ -42,28 +42,28 @@ func TestSamplesVersions(t *testing.T) {
 		if after.Store != before.Store {
 			t.Errorf("%s: identity changed", name)
 		}
-		for _, d := range []time.Time{oct, oct31, nov} {
+		for _, d := range []time.Time{oct1, oct31, nov} {
 			want := false
 			for _, c := range changed {
 				want = want || c.Equal(d)
 			}
-			if got := after.Days[d] != before.Days[d]; got != want {
-				t.Errorf("%s: version of %s changed %v, want %v", name, d.Format("2006-01-02"), got, want)
+			if got := after.Hours[d] != before.Hours[d]; got != want {
+				t.Errorf("%s: version of %s changed %v, want %v", name, d.Format(time.RFC3339), got, want)
 			}
-			if want && after.Days[d] == "" {
-				t.Errorf("%s: no version of %s", name, d.Format("2006-01-02"))
+			if want && after.Hours[d] == "" {
+				t.Errorf("%s: no version of %s", name, d.Format(time.RFC3339))
 			}
 		}
 		return after
 	}
 	ser := pdu("pdu1", "total")
 	step("power in October", func() error {
-		return s.Write(ctx, []sample.Sample{pw(ser, oct.Add(time.Hour), sample.F("power_w", 1))})
-	}, oct)
+		return s.Write(ctx, []sample.Sample{pw(ser, oct1.Add(time.Minute), sample.F("power_w", 1))})
+	}, oct1)
 	step("the same sample again", func() error {
-		return s.Write(ctx, []sample.Sample{pw(ser, oct.Add(time.Hour), sample.F("power_w", 1))})
-	}, oct)
-	step("a batch across two days", func() error {
+		return s.Write(ctx, []sample.Sample{pw(ser, oct1.Add(time.Minute), sample.F("power_w", 1))})
+	}, oct1)
+	step("a batch across two hours", func() error {
 		return s.Write(ctx, []sample.Sample{pw(ser, nov.Add(-time.Minute), sample.F("energy_kwh", 1)), pw(ser, nov, sample.F("energy_kwh", 2))})
 	}, oct31, nov)
 	step("ups and device samples", func() error {
@@ -103,15 +103,18 @@ func TestSamplesVersions(t *testing.T) {
 }
 
 func TestSampleVersionsOf(t *testing.T) {
-	day := func(m time.Month, d int) time.Time { return time.Date(2025, m, d, 0, 0, 0, 0, time.UTC) }
-	v := store.SampleVersions{Days: map[time.Time]string{day(10, 30): "a", day(10, 31): "b", day(11, 1): "c", day(12, 1): "d"}}
+	hour := func(d, h int) time.Time { return time.Date(2025, 10, d, h, 0, 0, 0, time.UTC) }
+	v := store.SampleVersions{Hours: map[time.Time]string{hour(30, 5): "a", hour(31, 22): "b", hour(31, 23): "c"}}
 	cet := time.FixedZone("CET", 3600)
 	// The Danish November and its hour before: from 31 October 22:00 UTC.
-	got := v.Of(time.Date(2025, 11, 1, 0, 0, 0, 0, cet).Add(-time.Hour), time.Date(2025, 12, 1, 0, 0, 0, 0, cet))
-	if want := "2025-10-31=b;2025-11-01=c;"; got != want {
-		t.Errorf("Of = %q, want %q", got, want)
+	nov := v.Of(time.Date(2025, 11, 1, 0, 0, 0, 0, cet).Add(-time.Hour), time.Date(2025, 12, 1, 0, 0, 0, 0, cet))
+	w := v
+	w.Hours = map[time.Time]string{hour(30, 5): "x", hour(31, 22): "b", hour(31, 23): "c", hour(31, 21): "y"}
+	if got := w.Of(time.Date(2025, 11, 1, 0, 0, 0, 0, cet).Add(-time.Hour), time.Date(2025, 12, 1, 0, 0, 0, 0, cet)); got != nov {
+		t.Errorf("versions outside November changed its Of: %s, %s", got, nov)
 	}
-	if got := v.Of(day(10, 30).Add(time.Hour), day(10, 31)); got != "2025-10-30=a;" {
-		t.Errorf("Of within a day = %q", got)
+	w.Hours[hour(31, 22)] = "z"
+	if got := w.Of(time.Date(2025, 11, 1, 0, 0, 0, 0, cet).Add(-time.Hour), time.Date(2025, 12, 1, 0, 0, 0, 0, cet)); got == nov {
+		t.Error("a new version of the hour before November left its Of")
 	}
 }
