@@ -112,7 +112,8 @@ func runReportMonthly(ctx context.Context, o reportOptions, s streams) error {
 		defer fmt.Fprint(o.Progress, "\r\033[K")
 	}
 	r, files, err := monthly.Produce(ctx, monthly.Params{Config: cfg, Period: period, Site: o.Site, Lang: lang, OutDir: o.Out,
-		Generated: now.UTC().Truncate(time.Second), Progress: progress})
+		Generated: now.UTC().Truncate(time.Second), Progress: progress,
+		PowerDown: monthly.ControllerSavings, Anomalies: monthly.DetectedAnomalies})
 	var se *monthly.SiteError
 	if errors.As(err, &se) {
 		return usageErrorf("report monthly: --site %q is not in %s", se.Site, o.Config)
