@@ -11,8 +11,6 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/ecometer/ecometer/internal/accounting"
-	"github.com/ecometer/ecometer/internal/backend"
 	"github.com/ecometer/ecometer/internal/targetview"
 	"github.com/ecometer/ecometer/models/target"
 )
@@ -74,15 +72,12 @@ func runCO2Target(ctx context.Context, opts co2TargetOptions, s streams) error {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	st, where, err := openStore(ctx, cfg, backend.ReadOnly)
+	v, err := openAccounting(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	acc, err := accounting.New(cfg, st)
-	if err != nil {
-		return err
-	}
+	defer v.Close()
+	acc, where := v.acc, v.where
 	view, err := targetview.Compute(ctx, targetview.NewMonths(acc), now)
 	if err != nil {
 		return fmt.Errorf("co2 target: %w", err)
