@@ -80,9 +80,10 @@ type deviceState struct {
 	failures int // consecutive failed polls
 	skip     int // polls still to skip
 	noData   bool
-	// The device's metrics, looked up once.
-	ok, noDataC, errC, skipped prometheus.Counter
-	took                       prometheus.Observer
+	// The metrics of every poll, looked up once; the other outcomes'
+	// series appear when they first happen.
+	ok   prometheus.Counter
+	took prometheus.Observer
 }
 
 // pollOutcomes are the values of the outcome label of polls_total.
@@ -262,7 +263,7 @@ func (r *Runner) Poll(ctx context.Context, j Job, at time.Time) {
 	if st.skip > 0 {
 		st.skip--
 		r.mu.Unlock()
-		st.skipped.Inc()
+		r.polls.WithLabelValues(dev, "skipped").Inc()
 		return
 	}
 	r.mu.Unlock()
@@ -281,7 +282,7 @@ func (r *Runner) Poll(ctx context.Context, j Job, at time.Time) {
 		st.skip = min(1<<min(st.failures-1, 30), r.opts.MaxBackoff) - 1
 		skip, failures := st.skip, st.failures
 		r.mu.Unlock()
-		st.errC.Inc()
+		r.polls.WithLabelValues(dev, "error").Inc()
 		r.opts.Logger.Warn("poll failed", "device", dev, "error", err, "failures", failures,
 			"next_poll_in", time.Duration(skip+1)*j.Interval)
 	} else {
@@ -294,7 +295,7 @@ func (r *Runner) Poll(ctx context.Context, j Job, at time.Time) {
 		st.noData = noData
 		r.mu.Unlock()
 		if noData {
-			st.noDataC.Inc()
+			r.polls.WithLabelValues(dev, "no_data").Inc()
 			if first {
 				r.opts.Logger.Info("device has no power readings", "device", dev)
 			}
@@ -316,9 +317,7 @@ func (r *Runner) Poll(ctx context.Context, j Job, at time.Time) {
 }
 
 func (r *Runner) newState(dev string) *deviceState {
-	return &deviceState{ok: r.polls.WithLabelValues(dev, "ok"), noDataC: r.polls.WithLabelValues(dev, "no_data"),
-		errC: r.polls.WithLabelValues(dev, "error"), skipped: r.polls.WithLabelValues(dev, "skipped"),
-		took: r.duration.WithLabelValues(dev)}
+	return &deviceState{ok: r.polls.WithLabelValues(dev, "ok"), took: r.duration.WithLabelValues(dev)}
 }
 
 func hasDevice(ss []sample.Sample) bool {

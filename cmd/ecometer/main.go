@@ -97,6 +97,7 @@ func newRootCommand(stdout, stderr io.Writer) *cli.Command {
 			newGridCommand(),
 			newInventoryCommand(),
 			newProbeCommand(),
+			newReloadCommand(),
 			newServeCommand(),
 			newSimulateCommand(),
 			newVersionCommand(),

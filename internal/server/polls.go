@@ -63,6 +63,13 @@ func (p *Polls) SetProfile(device, profile string) {
 	p.get(device).Profile = profile
 }
 
+// Add lists a device (it joined the configuration) before its first poll.
+func (p *Polls) Add(device string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.get(device)
+}
+
 // Remove forgets a device (it left the configuration).
 func (p *Polls) Remove(device string) {
 	p.mu.Lock()
