@@ -378,7 +378,7 @@ func DefaultConfig() *Config {
 				WarnAtPct:  80,
 			},
 		},
-		Grid:   Grid{Area: DK1},
+		Grid:         Grid{Area: DK1},
 		Target:       Target{BaselineYear: 2020, ReductionPct: 35, TargetYear: 2030},
 		Coordination: Coordination{KeyPrefix: "ecometer", Lease: Duration(15 * time.Second)},
 	}
