@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecometer/ecometer/internal/bench"
 	"github.com/ecometer/ecometer/internal/testenv"
 )
 
@@ -26,7 +27,7 @@ func TestMain(m *testing.M) {
 
 func TestBenchSNMP(t *testing.T) {
 	rec := filepath.Join(testenv.CorpusPath(t, "snmp"), "apc_ap8959eu3.snmprec")
-	opts := benchOptions{Devices: 3, Rounds: 2, Recording: rec, MaxRepetitions: 10, Timeout: 2 * time.Second, JSON: true}
+	opts := benchOptions{SNMPOptions: bench.SNMPOptions{Devices: 3, Rounds: 2, Recording: rec, MaxRepetitions: 10, Timeout: 2 * time.Second}, JSON: true}
 	var out, progress bytes.Buffer
 	if err := runBenchSNMP(context.Background(), opts, streams{Out: &out, ErrOut: &bytes.Buffer{}}); err != nil {
 		t.Fatal(err)
@@ -75,9 +76,9 @@ func TestBenchSNMPUsage(t *testing.T) {
 		want string
 	}{
 		// The test runs in cmd/ecometer, where the default path does not exist.
-		{benchOptions{Devices: 1, Rounds: 1, MaxRepetitions: 10}, "(the default, relative to the working directory): pass --recording FILE"},
-		{benchOptions{Devices: 0, Rounds: 1, MaxRepetitions: 10}, "--devices and --rounds must be at least 1"},
-		{benchOptions{Devices: 1, Rounds: 1, MaxRepetitions: 0}, "--max-repetitions 0"},
+		{benchOptions{SNMPOptions: bench.SNMPOptions{Devices: 1, Rounds: 1, MaxRepetitions: 10}}, "(the default, relative to the working directory): pass --recording FILE"},
+		{benchOptions{SNMPOptions: bench.SNMPOptions{Devices: 0, Rounds: 1, MaxRepetitions: 10}}, "--devices and --rounds must be at least 1"},
+		{benchOptions{SNMPOptions: bench.SNMPOptions{Devices: 1, Rounds: 1, MaxRepetitions: 0}}, "--max-repetitions 0"},
 	}
 	for _, tt := range tests {
 		err := runBenchSNMP(context.Background(), tt.opts, streams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
@@ -90,7 +91,7 @@ func TestBenchSNMPUsage(t *testing.T) {
 func TestBenchRedfish(t *testing.T) {
 	mockup := testenv.CorpusPath(t, "redfish", "public-rackmount1")
 	t.Setenv(benchChildEnv, "1")
-	opts := benchRedfishOptions{BMCs: 3, Rounds: 2, Mockup: mockup, JSON: true}
+	opts := benchRedfishOptions{RedfishOptions: bench.RedfishOptions{BMCs: 3, Rounds: 2, Mockup: mockup}, JSON: true}
 	var out, progress bytes.Buffer
 	if err := runBenchRedfish(context.Background(), opts, streams{Out: &out, ErrOut: &bytes.Buffer{}}); err != nil {
 		t.Fatal(err)
@@ -152,12 +153,12 @@ func TestBenchRedfishUsage(t *testing.T) {
 		want string
 	}{
 		// The test runs in cmd/ecometer, where the default path does not exist.
-		{benchRedfishOptions{BMCs: 1, Rounds: 1}, "(the default, relative to the working directory): pass --mockup DIR"},
-		{benchRedfishOptions{BMCs: 1, Rounds: 1, Mockup: t.TempDir()}, "no index.json"},
-		{benchRedfishOptions{BMCs: 0, Rounds: 1}, "--bmcs and --rounds must be at least 1"},
-		{benchRedfishOptions{BMCs: 1, Rounds: 0}, "--bmcs and --rounds must be at least 1"},
+		{benchRedfishOptions{RedfishOptions: bench.RedfishOptions{BMCs: 1, Rounds: 1}}, "(the default, relative to the working directory): pass --mockup DIR"},
+		{benchRedfishOptions{RedfishOptions: bench.RedfishOptions{BMCs: 1, Rounds: 1, Mockup: t.TempDir()}}, "no index.json"},
+		{benchRedfishOptions{RedfishOptions: bench.RedfishOptions{BMCs: 0, Rounds: 1}}, "--bmcs and --rounds must be at least 1"},
+		{benchRedfishOptions{RedfishOptions: bench.RedfishOptions{BMCs: 1, Rounds: 0}}, "--bmcs and --rounds must be at least 1"},
 		// Found by the child, which exits 2: still a usage error here.
-		{benchRedfishOptions{BMCs: 1, Rounds: 1, Mockup: notMockup}, "--mockup"},
+		{benchRedfishOptions{RedfishOptions: bench.RedfishOptions{BMCs: 1, Rounds: 1, Mockup: notMockup}}, "--mockup"},
 	}
 	for _, tt := range tests {
 		err := runBenchRedfish(context.Background(), tt.opts, streams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
