@@ -155,4 +155,3 @@ func writeBench(w io.Writer, r benchResult) error {
 	}
 	return nil
 }
-

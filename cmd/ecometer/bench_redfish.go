@@ -118,4 +118,3 @@ func writeBenchRedfish(w io.Writer, r benchRedfishResult) error {
 func fmtInterval(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s"
 }
-

@@ -55,18 +55,18 @@ type Pass struct {
 
 // SNMPResult is what SNMP measured.
 type SNMPResult struct {
-	Recording       string    `json:"recording"`
-	Profile         string    `json:"profile"`
-	Devices         int       `json:"devices"`
-	Rounds          int       `json:"rounds"`
-	Workers         int       `json:"workers"`
-	GOMAXPROCS      int       `json:"gomaxprocs"`
-	MaxRepetitions  int       `json:"max_repetitions"`
-	RequestsPerPoll int       `json:"requests_per_poll"`
-	VarbindsPerPoll int       `json:"varbinds_per_poll"`
-	Replay          Pass `json:"replay"`
-	Floor           Pass `json:"floor"`
-	Collector       Pass `json:"collector"`
+	Recording       string `json:"recording"`
+	Profile         string `json:"profile"`
+	Devices         int    `json:"devices"`
+	Rounds          int    `json:"rounds"`
+	Workers         int    `json:"workers"`
+	GOMAXPROCS      int    `json:"gomaxprocs"`
+	MaxRepetitions  int    `json:"max_repetitions"`
+	RequestsPerPoll int    `json:"requests_per_poll"`
+	VarbindsPerPoll int    `json:"varbinds_per_poll"`
+	Replay          Pass   `json:"replay"`
+	Floor           Pass   `json:"floor"`
+	Collector       Pass   `json:"collector"`
 	// DiffPer1000 is collector − floor CPU-seconds per 1000 polls: the
 	// collector's own cost above bare gosnmp (the simulators cancel out).
 	DiffPer1000 float64 `json:"collector_minus_floor_cpu_seconds_per_1000_polls"`
