@@ -67,9 +67,23 @@ type Options struct {
 	// configuration's coordination service, or this instance when none is
 	// configured.
 	Singletons []SingletonJob
+	// Observer, when set, sees every poll and every write (ecometer bench
+	// serve measures with it).
+	Observer Observer
 	// Started, when set, is called with the HTTP address once everything
 	// runs (tests).
 	Started func(net.Addr)
+}
+
+// Observer sees the service's work as it happens. Its methods are called
+// from the polling goroutines and must be quick and safe for concurrent use.
+type Observer interface {
+	// Polled is one poll of device: its duration and error (nil, or
+	// collectors.ErrNoData for a device without power readings, are
+	// successes).
+	Polled(device string, took time.Duration, err error)
+	// Written is one batch of samples the store took.
+	Written(samples int)
 }
 
 func (o *Options) defaults() {
@@ -104,7 +118,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	log := opts.Logger
 	svc := &service{log: log, flushTimeout: opts.FlushTimeout, reg: server.NewRegistry(), readings: server.NewReadings(),
-		cfg: opts.Config, profiles: opts.Profiles, shard: opts.Shard, configFile: opts.ConfigFile,
+		cfg: opts.Config, profiles: opts.Profiles, shard: opts.Shard, configFile: opts.ConfigFile, observer: opts.Observer,
 		polls: server.NewPolls(), devices: map[string]config.Device{}}
 	defer svc.close()
 	svc.reg.MustRegister(svc.readings)
@@ -210,6 +224,7 @@ type service struct {
 	devices    map[string]config.Device // the devices polled, as configured
 	polls      *server.Polls
 	singletons *singletons
+	observer   Observer
 
 	storeDesc string
 	data      backend.Store  // the backend: SQLite or InfluxDB
@@ -247,7 +262,7 @@ func (svc *service) buildJobs(cfg *config.Config, idx []int, profiles *snmp.Regi
 			closeJobs(jobs)
 			return nil, &collection.DeviceError{Index: i, Device: d.Name, Err: err}
 		}
-		c = &observed{Collector: c, device: d.Name, polls: svc.polls, log: svc.log}
+		c = &observed{Collector: c, device: d.Name, polls: svc.polls, log: svc.log, observer: svc.observer}
 		jobs = append(jobs, collectors.Job{Target: collection.TargetOf(d), Source: string(d.Protocol),
 			Interval: collection.Interval(cfg, d), Collector: c})
 	}
@@ -275,14 +290,19 @@ func (svc *service) count(p config.Protocol) int {
 // when a device starts and stops failing.
 type observed struct {
 	collectors.Collector
-	device string
-	polls  *server.Polls
-	log    *slog.Logger
+	device   string
+	polls    *server.Polls
+	log      *slog.Logger
+	observer Observer
 }
 
 func (o *observed) Collect(ctx context.Context, at time.Time) ([]sample.Sample, error) {
+	begin := time.Now()
 	ss, err := o.Collector.Collect(ctx, at)
 	now := time.Now()
+	if o.observer != nil {
+		o.observer.Polled(o.device, now.Sub(begin), err)
+	}
 	if err == nil || errors.Is(err, collectors.ErrNoData) {
 		failures := o.failures()
 		profile := o.profile()
@@ -344,7 +364,7 @@ func (svc *service) openStore(ctx context.Context, cfg *config.Config) error {
 	svc.started = time.Now()
 	if sq, ok := st.(*sqlite.Store); ok {
 		svc.embedded = sq
-		svc.writer = &watchedWriter{w: sq, readings: svc.readings}
+		svc.writer = &watchedWriter{w: sq, readings: svc.readings, observer: svc.observer}
 		return nil
 	}
 	if err := backend.Check(ctx, st); err != nil {
@@ -358,7 +378,7 @@ func (svc *service) openStore(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	svc.storeDesc += ", through the outbox in " + ob.Dir
-	svc.writer = &watchedWriter{w: svc.outbox, readings: svc.readings}
+	svc.writer = &watchedWriter{w: svc.outbox, readings: svc.readings, observer: svc.observer}
 	return nil
 }
 
@@ -554,6 +574,7 @@ func (svc *service) health(ctx context.Context) server.Health {
 type watchedWriter struct {
 	w        store.Writer
 	readings *server.Readings
+	observer Observer
 
 	mu    sync.Mutex
 	err   error
@@ -575,6 +596,9 @@ func (w *watchedWriter) Write(ctx context.Context, batch []sample.Sample) error 
 	w.mu.Unlock()
 	if err == nil {
 		w.readings.Observe(batch)
+		if w.observer != nil {
+			w.observer.Written(len(batch))
+		}
 	}
 	return err
 }
