@@ -55,6 +55,7 @@ func newBenchServeCommand() *cli.Command {
 			&cli.DurationFlag{Name: "timeout", Usage: "SNMP timeout per request", Value: 2 * time.Second},
 			&cli.IntFlag{Name: "retries", Usage: "SNMP retries", Value: 1},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the first run's measured cycles to `FILE`"},
+			&cli.StringFlag{Name: "memprofile", Usage: "write a heap profile at the end of the first run's measured cycles to `FILE`"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 			// The child process.
 			&cli.BoolFlag{Name: "simulate", Hidden: true},
@@ -83,7 +84,7 @@ func newBenchServeCommand() *cli.Command {
 				Interval: cmd.Duration("interval"), DeadPct: cmd.Float("dead-pct"),
 				Recordings: cmd.StringSlice("recording"), Mockup: cmd.String("mockup"), Stores: cmd.StringSlice("store"),
 				Influxd: influxd, Timeout: cmd.Duration("timeout"), Retries: cmd.Int("retries"),
-				CPUProfile: cmd.String("cpuprofile"), Progress: progress,
+				CPUProfile: cmd.String("cpuprofile"), MemProfile: cmd.String("memprofile"), Progress: progress,
 			}, JSON: cmd.Bool("json")}, s)
 		},
 	}

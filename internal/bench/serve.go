@@ -63,6 +63,9 @@ type ServeOptions struct {
 	// CPUProfile, when set, receives a CPU profile of the first run's
 	// measured cycles (go tool pprof).
 	CPUProfile string
+	// MemProfile, when set, receives a heap profile taken at the end of the
+	// first run's measured cycles.
+	MemProfile string
 	// Progress receives a one-line status, rewritten in place; nil: quiet.
 	Progress io.Writer
 }
@@ -210,11 +213,11 @@ func Serve(ctx context.Context, opts ServeOptions) (ServeResult, error) {
 			}
 		}
 		for _, pct := range pcts {
-			cpuProfile := ""
+			cpuProfile, memProfile := "", ""
 			if !profiled {
-				cpuProfile, profiled = opts.CPUProfile, true
+				cpuProfile, memProfile, profiled = opts.CPUProfile, opts.MemProfile, true
 			}
-			run, err := serveRun(ctx, opts, st, influx, pct, mockup, filepath.Join(dir, fmt.Sprintf("%s-%g", st, pct)), cpuProfile, p)
+			run, err := serveRun(ctx, opts, st, influx, pct, mockup, filepath.Join(dir, fmt.Sprintf("%s-%g", st, pct)), cpuProfile, memProfile, p)
 			if err != nil {
 				influx.stop()
 				return res, err
@@ -273,7 +276,7 @@ func percentile(sorted []time.Duration, q float64) float64 {
 	return float64(sorted[i].Microseconds()) / 1000
 }
 
-func serveRun(ctx context.Context, opts ServeOptions, storeName string, influx *influxd, deadPct float64, mockup, dir, cpuProfile string, p *progress) (ServeRun, error) {
+func serveRun(ctx context.Context, opts ServeOptions, storeName string, influx *influxd, deadPct float64, mockup, dir, cpuProfile, memProfile string, p *progress) (ServeRun, error) {
 	run := ServeRun{Store: storeName, DeadPct: deadPct, SNMPDevices: opts.Devices, BMCs: opts.BMCs,
 		IntervalSeconds: opts.Interval.Seconds(), Cycles: opts.Cycles}
 	// Every k-th SNMP device is dead, so the dead are spread over names and
@@ -423,6 +426,11 @@ func serveRun(ctx context.Context, opts ServeOptions, storeName string, influx *
 	watch.Wait()
 	if cpuProfile != "" {
 		pprof.StopCPUProfile()
+	}
+	if memProfile != "" {
+		if err := writeHeapProfile(memProfile); err != nil {
+			return run, err
+		}
 	}
 	if err := errors.Join(err, uerr); err != nil {
 		return run, err
@@ -660,4 +668,13 @@ func (s *serveSimulators) close() {
 		_ = s.cmd.Process.Kill()
 		<-waited
 	}
+}
+
+func writeHeapProfile(file string) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.Lookup("heap").WriteTo(f, 0)
 }

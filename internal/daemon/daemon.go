@@ -197,6 +197,7 @@ wait:
 	// can, and the HTTP server (answering until now) closes before the
 	// stores do.
 	err = svc.stopRunner()
+	err = errors.Join(err, svc.closeGroup())
 	svc.singletons.stop()
 	stopBackground()
 	bg.Wait()
@@ -230,7 +231,10 @@ type service struct {
 	data      backend.Store  // the backend: SQLite or InfluxDB
 	embedded  *sqlite.Store  // data, when it is SQLite
 	outbox    *outbox.Outbox // in front of data, when it is InfluxDB
-	writer    *watchedWriter // what the runner writes to
+	// group gathers the polls' writes into one transaction (group commit);
+	// writer, in front of it, is what the runner writes to.
+	group     *store.GroupWriter
+	writer    *watchedWriter
 	started   time.Time
 
 	mu       sync.Mutex
@@ -322,14 +326,7 @@ func (o *observed) Collect(ctx context.Context, at time.Time) ([]sample.Sample, 
 	return ss, err
 }
 
-func (o *observed) failures() int {
-	for _, d := range o.polls.Devices() {
-		if d.Device == o.device {
-			return d.Failures
-		}
-	}
-	return 0
-}
+func (o *observed) failures() int { return o.polls.Failures(o.device) }
 
 // profile names what the collector detected: the SNMP profile, or the
 // Redfish power source of each chassis.
@@ -364,7 +361,8 @@ func (svc *service) openStore(ctx context.Context, cfg *config.Config) error {
 	svc.started = time.Now()
 	if sq, ok := st.(*sqlite.Store); ok {
 		svc.embedded = sq
-		svc.writer = &watchedWriter{w: sq, readings: svc.readings, observer: svc.observer}
+		svc.group = store.NewGroupWriter(sq, store.GroupOptions{})
+		svc.writer = &watchedWriter{w: svc.group, readings: svc.readings, observer: svc.observer}
 		return nil
 	}
 	if err := backend.Check(ctx, st); err != nil {
@@ -378,7 +376,8 @@ func (svc *service) openStore(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	svc.storeDesc += ", through the outbox in " + ob.Dir
-	svc.writer = &watchedWriter{w: svc.outbox, readings: svc.readings, observer: svc.observer}
+	svc.group = store.NewGroupWriter(svc.outbox, store.GroupOptions{})
+	svc.writer = &watchedWriter{w: svc.group, readings: svc.readings, observer: svc.observer}
 	return nil
 }
 
@@ -498,6 +497,16 @@ func (svc *service) stopRunner() error {
 	return err
 }
 
+// closeGroup writes what the group writer holds; the polls have stopped.
+func (svc *service) closeGroup() error {
+	if svc.group == nil {
+		return nil
+	}
+	err := svc.group.Close()
+	svc.group = nil
+	return err
+}
+
 // flushOutbox forwards what it can within the flush timeout; the rest
 // stays queued on disk for the next start.
 func (svc *service) flushOutbox() {
@@ -519,6 +528,7 @@ func (svc *service) flushOutbox() {
 // close releases whatever is still open; it may be called more than once.
 func (svc *service) close() error {
 	err := svc.stopRunner()
+	err = errors.Join(err, svc.closeGroup())
 	svc.singletons.stop()
 	err = errors.Join(err, svc.singletons.close())
 	if svc.outbox != nil {
