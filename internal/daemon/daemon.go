@@ -233,9 +233,9 @@ type service struct {
 	outbox    *outbox.Outbox // in front of data, when it is InfluxDB
 	// group gathers the polls' writes into one transaction (group commit);
 	// writer, in front of it, is what the runner writes to.
-	group     *store.GroupWriter
-	writer    *watchedWriter
-	started   time.Time
+	group   *store.GroupWriter
+	writer  *watchedWriter
+	started time.Time
 
 	mu       sync.Mutex
 	ready    bool
