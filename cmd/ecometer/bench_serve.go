@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/ecometer/ecometer/config"
 	"github.com/ecometer/ecometer/internal/bench"
 )
 
@@ -55,6 +57,7 @@ func newBenchServeCommand() *cli.Command {
 			&cli.DurationFlag{Name: "timeout", Usage: "SNMP timeout per request", Value: 2 * time.Second},
 			&cli.IntFlag{Name: "retries", Usage: "SNMP retries", Value: 1},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the first run's measured cycles to `FILE`"},
+			&cli.StringFlag{Name: "memory-limit", Usage: "run serve with this soft heap limit `SIZE` (as serve --memory-limit)"},
 			&cli.StringFlag{Name: "memprofile", Usage: "write a heap profile at the end of the first run's measured cycles to `FILE`"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 			// The child process.
@@ -74,6 +77,13 @@ func newBenchServeCommand() *cli.Command {
 				if _, err := os.Stat(defaultBenchInfluxd); err == nil {
 					influxd = defaultBenchInfluxd
 				}
+			}
+			if v := cmd.String("memory-limit"); v != "" {
+				limit, err := config.ParseByteSize(v)
+				if err != nil || limit <= 0 {
+					return usageErrorf("bench serve: --memory-limit %q: want a size such as 256MiB", v)
+				}
+				debug.SetMemoryLimit(int64(limit))
 			}
 			var progress io.Writer
 			if isTerminal(os.Stderr) && s.ErrOut == io.Writer(os.Stderr) {

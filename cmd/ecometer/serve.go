@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/ecometer/ecometer/config"
 	"github.com/ecometer/ecometer/internal/collection"
 	"github.com/ecometer/ecometer/internal/daemon"
 	"github.com/ecometer/ecometer/internal/server"
@@ -28,7 +30,7 @@ func newServeCommand() *cli.Command {
 		Name:  "serve",
 		Usage: "poll every configured device on its schedule and store the samples (the production job)",
 		UsageText: "ecometer serve --config FILE [--listen ADDR] [--shard i/n] [--pid-file FILE] [--log-format text|json]\n" +
-			"               [--flush-timeout D] [--stop-timeout D] [--pprof]",
+			"               [--flush-timeout D] [--stop-timeout D] [--pprof] [--memory-limit SIZE]",
 		Description: "Runs until SIGINT or SIGTERM. Polls each device of the config over SNMP or Redfish\n" +
 			"at its interval (devices spread over the interval, one poll per device at a time,\n" +
 			"unreachable devices backed off) and writes the samples to the embedded SQLite\n" +
@@ -68,6 +70,7 @@ func newServeCommand() *cli.Command {
 			&cli.DurationFlag{Name: "flush-timeout", Usage: "at shutdown, forward the outbox for at most `DURATION`", Value: 10 * time.Second},
 			&cli.DurationFlag{Name: "stop-timeout", Usage: "at shutdown, let the polls in flight finish for at most `DURATION`", Value: 30 * time.Second},
 			&cli.BoolFlag{Name: "pprof", Usage: "serve Go's profiler on the listen address under /debug/pprof/"},
+			&cli.StringFlag{Name: "memory-limit", Usage: "soft limit of the Go heap, e.g. `SIZE` 256MiB: the garbage collector works harder near it (default: none, or GOMEMLIMIT)"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.Args().Present() {
@@ -76,6 +79,13 @@ func newServeCommand() *cli.Command {
 			sh, err := shard.Parse(cmd.String("shard"))
 			if err != nil {
 				return usageErrorf("serve: --shard: %v", err)
+			}
+			if v := cmd.String("memory-limit"); v != "" {
+				limit, err := config.ParseByteSize(v)
+				if err != nil || limit <= 0 {
+					return usageErrorf("serve: --memory-limit %q: want a size such as 256MiB", v)
+				}
+				debug.SetMemoryLimit(int64(limit))
 			}
 			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 			defer stop()

@@ -136,6 +136,7 @@ func (c *Collector) poll(ctx context.Context) ([]Reading, error) {
 		return nil, err
 	}
 	readings := c.plan.evaluate(snap, c.log)
+	snap.release()
 	if len(readings) == 0 {
 		c.noSensors("the device has no power sensors", nil)
 	} else {

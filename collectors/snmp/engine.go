@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gosnmp/gosnmp"
@@ -73,8 +74,6 @@ type plan struct {
 	labelsAt time.Time
 	now      func() time.Time // default time.Now
 
-	snap snapshot          // reused from poll to poll
-	seen map[fieldKey]bool // reused by evaluate
 }
 
 type columnPrefix struct {
@@ -190,12 +189,6 @@ func newPlan(p *Profile, reg *Registry) *plan {
 		pl.byLength = append(pl.byLength, columnPrefix{col: i, prefix: c + "."})
 	}
 	sort.SliceStable(pl.byLength, func(i, j int) bool { return len(pl.byLength[i].prefix) > len(pl.byLength[j].prefix) })
-	pl.snap = snapshot{scalars: map[string]gosnmp.SnmpPDU{}, extra: map[string]gosnmp.SnmpPDU{},
-		columns: make([]map[string]gosnmp.SnmpPDU, len(pl.columns)), rows: make([][]string, len(pl.columns))}
-	for i := range pl.snap.columns {
-		pl.snap.columns[i] = map[string]gosnmp.SnmpPDU{}
-	}
-	pl.seen = map[fieldKey]bool{}
 	return pl
 }
 
@@ -237,22 +230,46 @@ type snapshot struct {
 	columns []map[string]gosnmp.SnmpPDU
 	rows    [][]string // row indexes per column, in walk order
 	extra   map[string]gosnmp.SnmpPDU
+	seen    map[fieldKey]bool // used by evaluate
 }
 
-func (s *snapshot) reset() {
+// snapshots are shared by every plan: a snapshot's maps are reused from
+// poll to poll (no allocation per varbind), but only the polls in flight
+// hold one, not each of 10,000 devices between its polls.
+var snapshots = sync.Pool{New: func() any {
+	return &snapshot{scalars: map[string]gosnmp.SnmpPDU{}, extra: map[string]gosnmp.SnmpPDU{}, seen: map[fieldKey]bool{}}
+}}
+
+// getSnapshot returns an empty snapshot for ncols columns.
+func getSnapshot(ncols int) *snapshot {
+	s := snapshots.Get().(*snapshot)
+	for len(s.columns) < ncols {
+		s.columns = append(s.columns, map[string]gosnmp.SnmpPDU{})
+		s.rows = append(s.rows, nil)
+	}
+	s.columns, s.rows = s.columns[:ncols], s.rows[:ncols]
 	clear(s.scalars)
 	clear(s.extra)
+	clear(s.seen)
 	for i := range s.columns {
 		clear(s.columns[i])
 		s.rows[i] = s.rows[i][:0]
 	}
+	return s
 }
 
-// read polls the device. The snapshot it returns is the plan's own,
-// valid until the next read.
-func (pl *plan) read(ctx context.Context, t Transport) (*snapshot, error) {
-	s := &pl.snap
-	s.reset()
+// release returns a snapshot read by read, once evaluated.
+func (s *snapshot) release() { snapshots.Put(s) }
+
+// read polls the device. The caller releases the snapshot it returns once
+// evaluated.
+func (pl *plan) read(ctx context.Context, t Transport) (_ *snapshot, err error) {
+	s := getSnapshot(len(pl.columns))
+	defer func() {
+		if err != nil {
+			s.release()
+		}
+	}()
 	got, err := t.Get(ctx, pl.scalars)
 	if err != nil {
 		return nil, err
@@ -395,8 +412,7 @@ func (pl *plan) evaluate(s *snapshot, log *slog.Logger) []Reading {
 		}
 	}
 	out := make([]Reading, 0, n)
-	seen := pl.seen
-	clear(seen)
+	seen := s.seen
 	emit := func(r Reading) {
 		k := fieldKey{r.Measurement, r.Meter, r.Field}
 		if seen[k] {

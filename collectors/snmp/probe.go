@@ -84,6 +84,7 @@ func Probe(ctx context.Context, o ProbeOptions) (*ProbeResult, error) {
 	res := &ProbeResult{Addr: o.Addr, SysObjectID: det.SysObjectID, SysDescr: det.SysDescr,
 		Profile: det.Profile.Name, DetectedBy: det.By}
 	res.Readings = pl.evaluate(snap, discard)
+	snap.release()
 	res.PollMS = float64(time.Since(start).Microseconds()) / 1000
 	return res, nil
 }

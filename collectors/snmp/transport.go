@@ -228,7 +228,7 @@ func (t *gosnmpTransport) Release() {
 	if t.g.Conn != nil {
 		t.g.Conn.Close()
 	}
-	t.g = nil
+	t.g, t.walk = nil, nil
 }
 
 // Recovery of a reduced max-repetitions: a timeout or tooBig may have been

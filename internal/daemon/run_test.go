@@ -355,3 +355,10 @@ func TestShutdownFinishesPollsInFlight(t *testing.T) {
 		t.Errorf("power of the last poll: %v (err %v), want samples at %s", power, err, last.Time)
 	}
 }
+
+func readFile(name string) (string, error) {
+	b, err := os.ReadFile(name)
+	return string(b), err
+}
+
+func writeFile(name, s string) error { return os.WriteFile(name, []byte(s), 0o600) }
