@@ -361,7 +361,7 @@ func (svc *service) openStore(ctx context.Context, cfg *config.Config) error {
 	svc.started = time.Now()
 	if sq, ok := st.(*sqlite.Store); ok {
 		svc.embedded = sq
-		svc.group = store.NewGroupWriter(sq, store.GroupOptions{})
+		svc.group = store.NewGroupWriter(sq, groupOptions)
 		svc.writer = &watchedWriter{w: svc.group, readings: svc.readings, observer: svc.observer}
 		return nil
 	}
@@ -376,7 +376,7 @@ func (svc *service) openStore(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	svc.storeDesc += ", through the outbox in " + ob.Dir
-	svc.group = store.NewGroupWriter(svc.outbox, store.GroupOptions{})
+	svc.group = store.NewGroupWriter(svc.outbox, groupOptions)
 	svc.writer = &watchedWriter{w: svc.group, readings: svc.readings, observer: svc.observer}
 	return nil
 }
@@ -390,6 +390,12 @@ func (svc *service) newRunner(stopTimeout time.Duration) error {
 	svc.runner = r
 	return nil
 }
+
+// groupOptions gather the polls of up to a second into one write: one
+// transaction of the embedded store, or one outbox row and one request to
+// InfluxDB. A poll's job waits that long for its write; the samples' times
+// are their slots, so the delay changes nothing stored.
+var groupOptions = store.GroupOptions{Linger: time.Second, MaxSamples: 5000}
 
 // addJobs schedules devices (they start polling with runner.Start, or at
 // once when it runs). The runner owns a job's collector once added; on
