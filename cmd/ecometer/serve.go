@@ -233,8 +233,8 @@ func runReload(file, pidFile string, s streams) error {
 	if err != nil || pid <= 0 {
 		return fmt.Errorf("reload: %s does not hold a process id", pidFile)
 	}
-	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
-		if errors.Is(err, syscall.ESRCH) {
+	if err := sendReload(pid); err != nil {
+		if errors.Is(err, errNoProcess) {
 			return fmt.Errorf("reload: process %d (from %s) is not running", pid, pidFile)
 		}
 		return fmt.Errorf("reload: signal process %d: %w", pid, err)
