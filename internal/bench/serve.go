@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +25,7 @@ import (
 	"github.com/ecometer/ecometer/collectors"
 	"github.com/ecometer/ecometer/internal/collection"
 	"github.com/ecometer/ecometer/internal/daemon"
+	"github.com/ecometer/ecometer/internal/store/outbox"
 )
 
 // DefaultServeRecordings are the SNMP recordings bench serve mixes, relative
@@ -101,7 +101,7 @@ type ServeRun struct {
 	LiveP99ms float64 `json:"live_p99_ms"`
 	DeadP50ms float64 `json:"dead_p50_ms,omitempty"`
 	DeadP99ms float64 `json:"dead_p99_ms,omitempty"`
-	// The outbox (InfluxDB runs): the largest queue seen on /healthz while
+	// The outbox (InfluxDB runs): the largest queue seen (every 100 ms) while
 	// measuring, and what was still queued at the end of the cycles.
 	OutboxPeakBatches int     `json:"outbox_peak_batches"`
 	OutboxPeakKiB     float64 `json:"outbox_peak_kib"`
@@ -235,6 +235,8 @@ type pollLog struct {
 	measuring atomic.Bool
 	points    atomic.Int64
 
+	outbox func() outbox.Stats // set by serve when the outbox is used
+
 	mu         sync.Mutex
 	live       []time.Duration
 	deadTook   []time.Duration
@@ -260,6 +262,8 @@ func (l *pollLog) Polled(device string, took time.Duration, err error) {
 		}
 	}
 }
+
+func (l *pollLog) Outbox(stats func() outbox.Stats) { l.outbox = stats }
 
 func (l *pollLog) Written(samples int) {
 	if l.measuring.Load() {
@@ -353,9 +357,8 @@ func serveRun(ctx context.Context, opts ServeOptions, storeName string, influx *
 		done <- daemon.Run(dctx, daemon.Options{Config: conf, Profiles: profiles, ConfigFile: file, Listen: "127.0.0.1:0",
 			Logger: logger, Observer: log, FlushTimeout: time.Minute, Started: func(a net.Addr) { started <- a }})
 	}()
-	var addr net.Addr
 	select {
-	case addr = <-started:
+	case <-started:
 	case err := <-done:
 		return run, fmt.Errorf("bench serve: serve stopped at start: %v\n%s", err, logs.String())
 	case <-time.After(2 * time.Minute):
@@ -415,8 +418,8 @@ func serveRun(ctx context.Context, opts ServeOptions, storeName string, influx *
 	// The outbox queue, watched on /healthz.
 	watchDone := make(chan struct{})
 	var watch sync.WaitGroup
-	if influx != nil {
-		watch.Go(func() { run.OutboxPeakBatches, run.OutboxPeakKiB = watchOutbox(addr, watchDone) })
+	if influx != nil && log.outbox != nil {
+		watch.Go(func() { run.OutboxPeakBatches, run.OutboxPeakKiB = watchOutbox(log.outbox, watchDone) })
 	}
 	err = wait(time.Duration(opts.Cycles)*opts.Interval, fmt.Sprintf("measuring %d cycles", opts.Cycles))
 	log.measuring.Store(false)
@@ -439,10 +442,8 @@ func serveRun(ctx context.Context, opts ServeOptions, storeName string, influx *
 	if err != nil {
 		return run, err
 	}
-	if influx != nil {
-		if h, err := health(addr); err == nil && h.Outbox != nil {
-			run.OutboxEndBatches = h.Outbox.Batches
-		}
+	if log.outbox != nil {
+		run.OutboxEndBatches = log.outbox().Batches
 	}
 	run.PeakRSSMiB = peakRSSMiB(after)
 
@@ -489,29 +490,10 @@ func (l lockedWriter) Write(b []byte) (int, error) {
 	return l.w.Write(b)
 }
 
-// healthBody is the part of /healthz the bench reads.
-type healthBody struct {
-	Outbox *struct {
-		Batches int   `json:"batches"`
-		Bytes   int64 `json:"bytes"`
-	} `json:"outbox"`
-}
-
-func health(addr net.Addr) (healthBody, error) {
-	var h healthBody
-	c := &http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get("http://" + addr.String() + "/healthz")
-	if err != nil {
-		return h, err
-	}
-	defer resp.Body.Close()
-	return h, json.NewDecoder(resp.Body).Decode(&h)
-}
-
-// watchOutbox reads /healthz every 250 ms until done and returns the
-// largest queue seen.
-func watchOutbox(addr net.Addr, done <-chan struct{}) (int, float64) {
-	t := time.NewTicker(250 * time.Millisecond)
+// watchOutbox reads the outbox's queue every 100 ms until done and
+// returns the largest seen.
+func watchOutbox(stats func() outbox.Stats, done <-chan struct{}) (int, float64) {
+	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	peak, peakBytes := 0, int64(0)
 	for {
@@ -520,9 +502,8 @@ func watchOutbox(addr net.Addr, done <-chan struct{}) (int, float64) {
 			return peak, float64(peakBytes) / 1024
 		case <-t.C:
 		}
-		if h, err := health(addr); err == nil && h.Outbox != nil {
-			peak, peakBytes = max(peak, h.Outbox.Batches), max(peakBytes, h.Outbox.Bytes)
-		}
+		st := stats()
+		peak, peakBytes = max(peak, st.Batches), max(peakBytes, st.Bytes)
 	}
 }
 

@@ -86,6 +86,14 @@ type Observer interface {
 	Written(samples int)
 }
 
+// OutboxObserver is an Observer that also reads the outbox's queue: with
+// InfluxDB configured, Outbox is called once with a function returning its
+// current state (cheap: a copy under a lock).
+type OutboxObserver interface {
+	Observer
+	Outbox(stats func() outbox.Stats)
+}
+
 func (o *Options) defaults() {
 	if o.CompactEvery <= 0 {
 		o.CompactEvery = time.Hour
@@ -376,6 +384,9 @@ func (svc *service) openStore(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	svc.storeDesc += ", through the outbox in " + ob.Dir
+	if oo, ok := svc.observer.(OutboxObserver); ok {
+		oo.Outbox(svc.outbox.Stats)
+	}
 	svc.group = store.NewGroupWriter(svc.outbox, groupOptions)
 	svc.writer = &watchedWriter{w: svc.group, readings: svc.readings, observer: svc.observer}
 	return nil
