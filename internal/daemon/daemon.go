@@ -138,6 +138,7 @@ func Run(ctx context.Context, opts Options) error {
 		closeJobs(jobs)
 		return err
 	}
+	svc.fitLinger(opts.Config)
 	if err := svc.newRunner(opts.StopTimeout); err != nil {
 		closeJobs(jobs)
 		return err
@@ -404,9 +405,35 @@ func (svc *service) newRunner(stopTimeout time.Duration) error {
 
 // groupOptions gather the polls of up to a second into one write: one
 // transaction of the embedded store, or one outbox row and one request to
-// InfluxDB. A poll's job waits that long for its write; the samples' times
-// are their slots, so the delay changes nothing stored.
+// InfluxDB. A poll's job waits that long for its write (the samples' times
+// are their slots, so the delay changes nothing stored), so the linger is
+// kept below a tenth of the shortest interval (lingerFor): a device's next
+// poll must not find the last one still writing.
 var groupOptions = store.GroupOptions{Linger: time.Second, MaxSamples: 5000}
+
+// lingerFor is the group linger for devices polled as often as every
+// shortest: a tenth of it, between 10 ms and a second.
+func lingerFor(shortest time.Duration) time.Duration {
+	if shortest <= 0 {
+		return groupOptions.Linger
+	}
+	return min(max(shortest/10, 10*time.Millisecond), groupOptions.Linger)
+}
+
+// fitLinger sets the group linger for the shortest interval of cfg's
+// devices.
+func (svc *service) fitLinger(cfg *config.Config) {
+	if svc.group == nil {
+		return
+	}
+	shortest := time.Duration(0)
+	for _, d := range cfg.Devices {
+		if iv := collection.Interval(cfg, d); iv > 0 && (shortest == 0 || iv < shortest) {
+			shortest = iv
+		}
+	}
+	svc.group.SetLinger(lingerFor(shortest))
+}
 
 // addJobs schedules devices (they start polling with runner.Start, or at
 // once when it runs). The runner owns a job's collector once added; on

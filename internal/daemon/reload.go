@@ -86,6 +86,7 @@ func (svc *service) reload() ReloadResult {
 
 	// Apply: removed and changed devices stop (their poll in flight is
 	// written), then the new and changed ones start.
+	svc.fitLinger(cfg)
 	var applyErr error
 	for _, name := range slices.Concat(res.Removed, res.Changed) {
 		applyErr = errors.Join(applyErr, svc.runner.Remove(name))

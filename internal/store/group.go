@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ecometer/ecometer/models/sample"
@@ -30,8 +31,9 @@ type GroupOptions struct {
 // A batch with a malformed sample is rejected on its own (a
 // *RejectedError), before it can spoil a group. Close flushes what waits.
 type GroupWriter struct {
-	w    Writer
-	opts GroupOptions
+	w      Writer
+	opts   GroupOptions
+	linger atomic.Int64 // the current Linger, in nanoseconds
 
 	mu     sync.Mutex
 	cur    *group
@@ -62,6 +64,7 @@ func NewGroupWriter(w Writer, opts GroupOptions) *GroupWriter {
 		opts.Timeout = 30 * time.Second
 	}
 	g := &GroupWriter{w: w, opts: opts, kick: make(chan struct{}, 1), full: make(chan struct{}, 1), done: make(chan struct{})}
+	g.linger.Store(int64(opts.Linger))
 	go g.flusher()
 	return g
 }
@@ -114,7 +117,7 @@ func (g *GroupWriter) flusher() {
 	linger := time.NewTimer(0)
 	<-linger.C
 	for range g.kick {
-		linger.Reset(g.opts.Linger)
+		linger.Reset(time.Duration(g.linger.Load()))
 		select {
 		case <-linger.C:
 		case <-g.full:
@@ -135,6 +138,13 @@ func (g *GroupWriter) flusher() {
 		cur.err = g.w.Write(ctx, cur.samples)
 		cancel()
 		close(cur.done)
+	}
+}
+
+// SetLinger changes Linger for the groups to come (d > 0).
+func (g *GroupWriter) SetLinger(d time.Duration) {
+	if d > 0 {
+		g.linger.Store(int64(d))
 	}
 }
 
