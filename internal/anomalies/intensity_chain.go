@@ -1,0 +1,69 @@
+package anomalies
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ecometer/ecometer/config"
+	"github.com/ecometer/ecometer/internal/accounting"
+)
+
+// ChainIntensities fills in, for every site that have (from SiteIntensities)
+// lacks, the plain mean over the year before now of the hourly intensities
+// the accounting resolves for its price area: its whole fallback chain,
+// ecometer's built-in Energinet data included, so that a site without
+// imported data or annual factors is rated like its `co2` figures. The
+// source says which data the hours took.
+func ChainIntensities(ctx context.Context, acc *accounting.Accounting, cfg *config.Config, now time.Time, have map[string]Intensity) (map[string]Intensity, error) {
+	out := map[string]Intensity{}
+	for k, v := range have {
+		out[k] = v
+	}
+	to := now.UTC().Truncate(time.Hour)
+	from := to.AddDate(-1, 0, 0)
+	var hours []time.Time
+	for h := from; h.Before(to); h = h.Add(time.Hour) {
+		hours = append(hours, h)
+	}
+	byArea := map[string]Intensity{}
+	for _, s := range cfg.Sites {
+		if _, ok := out[s.Name]; ok {
+			continue
+		}
+		area := string(s.PriceArea)
+		in, ok := byArea[area]
+		if !ok {
+			vals, err := acc.Intensities(ctx, area, hours)
+			if err != nil {
+				return nil, fmt.Errorf("grid intensity %s: %w", area, err)
+			}
+			var sum float64
+			used := map[string]int{}
+			for _, v := range vals {
+				sum += float64(v.Value)
+				label := string(v.Source)
+				if v.Basis != "" && v.Source != "same-hour-of-week" {
+					label += " " + v.Basis
+				}
+				used[label]++
+			}
+			if len(vals) > 0 {
+				var parts []string
+				for l, n := range used {
+					parts = append(parts, fmt.Sprintf("%s (%d h)", l, n))
+				}
+				slices.Sort(parts)
+				in = Intensity{GPerKWh: sum / float64(len(vals)), Source: fmt.Sprintf("plain mean of %d hourly %s intensities, %s – %s: %s",
+					len(vals), area, from.Format("2006-01-02"), to.Format("2006-01-02"), strings.Join(parts, "; "))}
+			}
+			byArea[area] = in
+		}
+		if in.GPerKWh > 0 {
+			out[s.Name] = in
+		}
+	}
+	return out, nil
+}
