@@ -313,6 +313,18 @@ var catalog = map[string]msg{
 	"anomaly.kind.night-load": {en: "Draws at night what it draws by day", da: "Bruger lige så meget om natten som om dagen"},
 	"anomaly.kind.spike":      {en: "Sudden rise in consumption", da: "Pludselig stigning i forbruget"},
 	"anomaly.kind.other":      {en: "Other finding", da: "Andet fund"},
+	// The kinds of internal/anomalies (models/anomaly, models/idle).
+	"anomaly.kind.deviation":           {en: "Consumption far from its usual level", da: "Forbrug langt fra det sædvanlige niveau"},
+	"anomaly.kind.drift":               {en: "Consumption drifting from its usual level", da: "Forbruget glider væk fra det sædvanlige niveau"},
+	"anomaly.kind.flatline":            {en: "Meter reading stuck at one value for hours", da: "Måleraflæsningen står stille i timevis"},
+	"anomaly.kind.counter_reset":       {en: "Energy counter went backwards", da: "Energitælleren gik baglæns"},
+	"anomaly.kind.pue_step":            {en: "PUE changed level", da: "PUE skiftede niveau"},
+	"anomaly.kind.ups_efficiency_drop": {en: "UPS converts less efficiently than before", da: "UPS'en omsætter mindre effektivt end før"},
+	"anomaly.kind.power_while_off":     {en: "Draws power while reported off", da: "Bruger strøm, mens den meldes slukket"},
+	"anomaly.kind.phase_imbalance":     {en: "Phases unevenly loaded", da: "Faserne er skævt belastet"},
+	"anomaly.kind.idle-night":          {en: "Idle every night: could be powered down at night", da: "Tomgang hver nat: kan slukkes om natten"},
+	"anomaly.kind.idle-outlet":         {en: "Outlet draws almost nothing: could be switched off", da: "Udtaget bruger næsten intet: kan slukkes"},
+	"anomaly.kind.poe-night":           {en: "PoE port draws power at night", da: "PoE-porten bruger strøm om natten"},
 
 	// 8 Embodied.
 	"embodied.heading": {en: "8. Embodied emissions of the equipment", da: "8. Indlejret udledning i udstyret"},
