@@ -204,11 +204,14 @@ const inletSite = `sites:
 devices:
   - {name: pdu, site: s2, class: pdu, protocol: snmp, address: 127.0.0.1, snmp: {community: env:X}}
   - {name: srv, site: s2, class: server, protocol: redfish, address: https://127.0.0.1, feeds: pdu/outlet/1, redfish: {user: u, password: env:X}}
+  - {name: sw, site: s2, class: switch, protocol: snmp, address: 127.0.0.1, feeds: pdu/outlet/2, snmp: {community: env:X}}
 `
 
 // TestTotalFromInlets: a PDU that meters only its inlet (PDU2-MIB,
 // Sentry4-MIB: inlet/1, no total) is totalled from it, so it can be a
-// site's accounting meter and the meters it feeds are not more than it.
+// site's accounting meter and the meters it feeds are not more than it; a
+// PoE switch that reports only what it delivers (pse/1) is measured at the
+// outlet that feeds it.
 func TestTotalFromInlets(t *testing.T) {
 	cfg, err := config.Parse("site.yaml", []byte(inletSite))
 	if err != nil {
@@ -225,7 +228,8 @@ func TestTotalFromInlets(t *testing.T) {
 	for _, m := range []struct {
 		dev, class, meter string
 		w                 float64
-	}{{"pdu", "pdu", "inlet/1", 1000}, {"pdu", "pdu", "outlet/1", 400}, {"pdu", "pdu", "outlet/2", 300}, {"srv", "server", "total", 380}} {
+	}{{"pdu", "pdu", "inlet/1", 1000}, {"pdu", "pdu", "outlet/1", 400}, {"pdu", "pdu", "outlet/2", 300}, {"srv", "server", "total", 380},
+		{"sw", "switch", "pse/1", 96}} {
 		for t := from; t.Before(from.Add(2 * time.Hour)); t = t.Add(time.Minute) {
 			batch = append(batch, sample.Sample{Series: sample.Series{Measurement: sample.Power, Site: "s2", Device: m.dev, Class: m.class, Meter: m.meter, Source: "snmp"},
 				Time: t, Fields: []sample.Field{sample.F("power_w", m.w)}})
@@ -260,8 +264,11 @@ func TestTotalFromInlets(t *testing.T) {
 	if tot, in := got["pdu/total"], got["pdu/inlet/1"]; !near(tot.EnergyKWh, 2) || !tot.Counted || !near(in.EnergyKWh, 2) || in.Counted {
 		t.Errorf("pdu total %+v, inlet %+v; want the total counted from the inlet, the inlet shown beside it", tot, in)
 	}
-	if own := got["pdu/total"].OwnKWh; !near(own, 2-0.8) {
-		t.Errorf("pdu own share %v kWh, want 1.2 (its inlet less outlet/1, which feeds srv)", own)
+	if own := got["pdu/total"].OwnKWh; !near(own, 2-0.8-0.6) {
+		t.Errorf("pdu own share %v kWh, want 0.6 (its inlet less outlets 1 and 2, which feed srv and sw)", own)
+	}
+	if sw, out := got["sw/total"], got["pdu/outlet/2"]; !near(sw.EnergyKWh, 0.6) || !sw.Counted || !near(sw.OwnKWh, 0.6) || !near(out.OwnKWh, 0) {
+		t.Errorf("switch %+v, its outlet %+v; want the switch's 0.6 kWh measured at the outlet", sw, out)
 	}
 	hs, err := acc.MeterHours(ctx, energy.MeterRef{Site: "s2", Device: "pdu", Meter: "total"}, from, to)
 	if err != nil || len(hs) != 2 || !near(float64(hs[0].Energy), 1) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ecometer/ecometer/models/energy"
+	"github.com/ecometer/ecometer/models/topology"
 	"github.com/ecometer/ecometer/models/units"
 )
 
@@ -89,4 +90,32 @@ func totalsFromInlets(hours map[energy.MeterRef][]energy.Hourly) map[energy.Mete
 		made[total] = true
 	}
 	return made
+}
+
+// measuredAtOutlet gives a device that meters nothing of its own draw (a
+// PoE switch that reports only the power it delivers, pse/1) the energy of
+// the outlet or port that feeds it alone: that is where its draw is
+// metered. A device with a total of its own keeps it.
+func measuredAtOutlet(chain topology.Chain, hours map[energy.MeterRef][]energy.Hourly) {
+	fed := map[energy.MeterRef]int{}
+	for _, m := range chain {
+		if m.FedBy != (energy.MeterRef{}) {
+			fed[m.FedBy]++
+		}
+	}
+	for _, m := range chain {
+		f := m.FedBy
+		if len(hours[m.Ref]) > 0 || f == (energy.MeterRef{}) || f.Meter == TotalMeter || fed[f] != 1 || len(hours[f]) == 0 {
+			continue
+		}
+		if m.Ref.Meter != TotalMeter {
+			continue
+		}
+		out := make([]energy.Hourly, len(hours[f]))
+		for i, h := range hours[f] {
+			h.Meter = m.Ref
+			out[i] = h
+		}
+		hours[m.Ref] = out
+	}
 }
