@@ -224,6 +224,9 @@ func writeDemoPart(w io.Writer, p demo.Part, r *demo.Result) {
 		for _, s := range rep.Quality.Sites {
 			if len(s.FallbackBases) > 0 {
 				fmt.Fprintf(w, "   grid intensity: %s\n", strings.Join(s.FallbackBases, "; "))
+				if strings.Contains(strings.Join(s.FallbackBases, " "), "stands in") {
+					fmt.Fprintf(w, "   (the built-in hourly data covers DK1 in 2025: `ecometer demo --month 2025-10` reports a month with it)\n")
+				}
 			}
 		}
 		if pd := rep.PowerDown; pd != nil {
