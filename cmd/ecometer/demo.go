@@ -197,8 +197,8 @@ func writeDemoPart(w io.Writer, p demo.Part, r *demo.Result) {
 		fmt.Fprintf(w, "\n3. History: %d months, %s – %s (Danish time), written in %s: %d hourly aggregates of %d meters, %d raw samples\n",
 			h.Months, h.From.In(loc).Format("2006-01-02"), h.To.In(loc).Format("2006-01-02 15:04"), h.Took.Round(time.Millisecond),
 			h.Hourly, h.Series, h.Raw)
-		fmt.Fprintf(w, "   Load follows working hours, nights, weekends and a ±2 %% seasonal swing; the UPS measurement is raw for the last %d days.\n",
-			int(r.Live.From.Sub(r.Period.From.AddDate(0, 0, -70)).Hours()/24))
+		fmt.Fprintf(w, "   Load follows working hours, nights, weekends and a ±2 %% seasonal swing; UPS input and output every 10 minutes from %s.\n",
+			h.RawUPSFrom.In(loc).Format("2006-01-02"))
 		fmt.Fprintf(w, "   Policy %s (%s) applied from %s: %d off-windows of %s, %d audit log entries.\n",
 			h.Policy, h.PolicyFile, h.PolicyFrom.In(loc).Format("2006-01-02"), h.Windows, strings.Join(h.Targets, " and "), h.AuditEntries)
 		fmt.Fprintf(w, "   Asset inventory: %d assets from %s.\n", r.InventoryAssets, r.Inventory)

@@ -166,7 +166,7 @@ func Run(ctx context.Context, o Options) (r *Result, err error) {
 	liveFrom := liveTo.Add(-LiveMinutes * time.Minute)
 
 	step("starting the simulated site")
-	if r.Site, err = startSite(ctx, examples.DemoYAML, examples.Demo, o.Dir, liveFrom); err != nil {
+	if r.Site, err = startSite(ctx, examples.DemoYAML, examples.Demo, o.Dir, liveFrom, o.Now); err != nil {
 		return r, err
 	}
 	done(PartSite)

@@ -31,6 +31,8 @@ type History struct {
 	Series         int
 	Hourly         int // hourly aggregates written
 	Raw            int // raw samples written (ups measurement, the hour before the live readings)
+	// RawUPSFrom is where the UPS measurement's raw samples begin.
+	RawUPSFrom time.Time
 	// Policy is the power-down policy the history applied from PolicyFrom
 	// (its file in the output directory); Windows how many off-windows,
 	// AuditEntries the audit log lines they left.
@@ -415,6 +417,7 @@ func fillHistory(ctx context.Context, st historyStore, cfg *config.Config, rows 
 	if upsFrom.Before(from) {
 		upsFrom = from
 	}
+	h.RawUPSFrom = upsFrom
 	for t := upsFrom; t.Before(liveFrom); t = t.Add(10 * time.Minute) {
 		hr := t.Truncate(time.Hour)
 		if t.Equal(hr) || t.Equal(upsFrom) {

@@ -114,8 +114,9 @@ func (s *Site) Close() error {
 // (demo/*.snmprec) and a BMC per Redfish device of the template (served from
 // demo/redfish/<device>), all on 127.0.0.1, and writes the effective config
 // (the template with the simulators' addresses, the certificate, the
-// password file and the data directory filled in) into dir.
-func startSite(ctx context.Context, template []byte, assets fs.FS, dir string, now time.Time) (_ *Site, err error) {
+// password file and the data directory filled in) into dir. The
+// simulators' clock starts at clock; wall is the time the file is written.
+func startSite(ctx context.Context, template []byte, assets fs.FS, dir string, clock, wall time.Time) (_ *Site, err error) {
 	tmpl, err := config.Parse("examples/demo/site.yaml", template)
 	if err != nil {
 		return nil, fmt.Errorf("demo: the embedded examples/demo/site.yaml is invalid: %w", err)
@@ -126,7 +127,7 @@ func startSite(ctx context.Context, template []byte, assets fs.FS, dir string, n
 			site.Close()
 		}
 	}()
-	site.Clock.Drive(now)
+	site.Clock.Drive(clock)
 
 	// One SNMP agent for every recording; the controls make outlets and PoE
 	// ports switchable, for power status and the controller.
@@ -208,7 +209,7 @@ func startSite(ctx context.Context, template []byte, assets fs.FS, dir string, n
 		return nil, err
 	}
 	header := fmt.Sprintf("# Written by `ecometer demo` on %s from examples/demo/site.yaml, with the\n"+
-		"# simulators' addresses filled in. They run while `ecometer demo --keep` runs.\n", now.UTC().Format(time.RFC3339))
+		"# simulators' addresses filled in. They run while `ecometer demo --keep` runs.\n", wall.UTC().Format(time.RFC3339))
 	site.ConfigPath = filepath.Join(dir, ConfigFile)
 	if err := os.WriteFile(site.ConfigPath, append([]byte(header), out...), 0o644); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
