@@ -282,6 +282,8 @@ var catalog = map[string]msg{
 	"grid.source.measured":          {en: "measured for the hour", da: "målt for timen"},
 	"grid.source.same-hour-of-week": {en: "same hour of the nearest week", da: "samme time i nærmeste uge"},
 	"grid.source.annual-factor":     {en: "annual factor", da: "årsfaktor"},
+	"grid.source.built-in-hourly":   {en: "ecometer's built-in Energinet data for the hour", da: "ecometers indbyggede Energinet-data for timen"},
+	"grid.source.built-in-annual":   {en: "ecometer's built-in Energinet annual mean", da: "ecometers indbyggede Energinet-årsgennemsnit"},
 	"grid.sources": {
 		en: "Where each hour's intensity came from: %s. Share not measured for its own hour: %s.",
 		da: "Hvor hver times intensitet kom fra: %s. Andel, der ikke er målt for sin egen time: %s.",

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/ecometer/ecometer/config"
 	"github.com/ecometer/ecometer/internal/accounting"
@@ -40,8 +41,15 @@ func ControllerSavings(ctx context.Context, cfg *config.Config, st accounting.St
 	if err != nil {
 		return nil, err
 	}
+	return PowerDownFrom(rep), nil
+}
+
+// PowerDownFrom is section 7 of a month's measured savings: per policy its
+// windows, the targets it switched and what they saved, largest first; nil
+// when no policy window fell in the month ("no policy applied").
+func PowerDownFrom(rep savings.Report) *PowerDown {
 	if len(rep.Windows) == 0 {
-		return nil, nil
+		return nil
 	}
 	out := &PowerDown{KWhAvoided: rep.SavedKWh, KgCO2eAvoided: rep.KgCO2e, Method: rep.Method}
 	byPolicy := map[string]*PowerDownPolicy{}
@@ -67,7 +75,13 @@ func ControllerSavings(ctx context.Context, cfg *config.Config, st accounting.St
 	slices.SortFunc(out.Policies, func(a, b PowerDownPolicy) int {
 		return cmp.Or(cmp.Compare(b.KWhAvoided, a.KWhAvoided), cmp.Compare(a.Name, b.Name))
 	})
-	return out, nil
+	return out
+}
+
+// MonthDays is the number of days of a period, the idle finder's window
+// for a month.
+func MonthDays(p accounting.Period) int {
+	return int(p.To.Sub(p.From).Round(24*time.Hour) / (24 * time.Hour))
 }
 
 // DetectedAnomalies is the anomalies section: what the anomaly detection
@@ -78,18 +92,35 @@ func DetectedAnomalies(ctx context.Context, cfg *config.Config, st accounting.St
 	if err != nil {
 		return nil, err
 	}
-	out := &Anomalies{Items: []Anomaly{}}
-	for _, a := range rep.Anomalies {
-		out.Items = append(out.Items, Anomaly{Device: a.Device, Site: a.Site, Meter: a.Meter, Kind: string(a.Kind),
-			Detail: a.Explanation, Start: a.Start, Open: a.Open, KWh: a.Evidence["excess_kwh"]})
-	}
 	ints, err := anomalies.SiteIntensities(ctx, st, cfg, p.To)
 	if err != nil {
 		return nil, err
 	}
-	idleRep, err := anomalies.FindIdle(ctx, st, cfg, anomalies.IdleOptions{Now: p.To, Intensities: ints})
+	acc, err := accounting.New(cfg, st)
 	if err != nil {
 		return nil, err
+	}
+	// Sites without stored grid data are rated as the accounting rates
+	// them (the built-in Energinet data), as co2 and idle do.
+	if ints, err = anomalies.ChainIntensities(ctx, acc, cfg, p.To, ints); err != nil {
+		return nil, err
+	}
+	idleRep, err := anomalies.FindIdle(ctx, st, cfg, anomalies.IdleOptions{Now: p.To, Days: MonthDays(p), Intensities: ints})
+	if err != nil {
+		return nil, err
+	}
+	return AnomaliesFrom(rep, idleRep), nil
+}
+
+// AnomaliesFrom is the anomalies section of what the detection found in
+// the month and the idle finder at its end: every anomaly, then the top
+// IdleTop candidates the controller may act on (not protected, not of low
+// confidence).
+func AnomaliesFrom(rep *anomalies.Report, idleRep *anomalies.IdleReport) *Anomalies {
+	out := &Anomalies{Items: []Anomaly{}}
+	for _, a := range rep.Anomalies {
+		out.Items = append(out.Items, Anomaly{Device: a.Device, Site: a.Site, Meter: a.Meter, Kind: string(a.Kind),
+			Detail: a.Explanation, Start: a.Start, Open: a.Open, KWh: a.Evidence["excess_kwh"]})
 	}
 	for _, c := range idleRep.Candidates {
 		if c.Protected || c.Confidence == idle.Low {
@@ -101,5 +132,5 @@ func DetectedAnomalies(ctx context.Context, cfg *config.Config, st accounting.St
 			break
 		}
 	}
-	return out, nil
+	return out
 }
