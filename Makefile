@@ -41,7 +41,9 @@ lint: $(STATICCHECK)
 test: tools vet lint
 	$(GO) test -race -timeout 40m ./...
 
-# Benchmarks against the real servers (figures for the closing notes).
+# Benchmarks against the real servers (figures for the closing notes). The
+# InfluxDB write paths (influx BenchmarkWrite, outbox BenchmarkInflux) report
+# ecometer's CPU per point (client-cpu-µs/point) next to influxd's.
 bench: tools
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./internal/store/...
 

@@ -192,3 +192,76 @@ func TestScheduledPollsLandOnSlotBoundaries(t *testing.T) {
 		}
 	}
 }
+
+func TestReAddedDeviceNeitherLosesNorRepeatsASlot(t *testing.T) {
+	st := openStore(t)
+	r, err := collectors.NewRunner(st, collectors.RunnerOptions{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const interval = 300 * time.Millisecond
+	url := bmcURL(t)
+	if err := r.Add(job(t, url, interval)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Add(job(t, url, interval)); err == nil {
+		t.Fatal("the same device was scheduled twice")
+	}
+	r.Start()
+	waitSamples := func(n int) {
+		deadline := time.Now().Add(20 * time.Second)
+		for len(deviceSamples(t, st)) < n && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitSamples(3)
+	// A reload that changes the device: removed (its poll in flight is
+	// written) and added again with a new collector.
+	if err := r.Remove("srv-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Devices(); len(got) != 0 {
+		t.Fatalf("after Remove: %v scheduled", got)
+	}
+	j := job(t, url, interval)
+	if err := r.Add(j); err != nil {
+		t.Fatal(err)
+	}
+	waitSamples(6)
+	if err := r.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	dev := deviceSamples(t, st)
+	if len(dev) < 6 {
+		t.Fatalf("%d polls stored", len(dev))
+	}
+	for i := 1; i < len(dev); i++ {
+		if d := dev[i].Time.Sub(dev[i-1].Time); d != interval {
+			t.Errorf("polls at %s and %s are %s apart, want %s: a slot lost or repeated across the re-add",
+				dev[i-1].Time.Format("15:04:05.000"), dev[i].Time.Format("15:04:05.000"), d, interval)
+		}
+	}
+	// A second poll of a slot already stored (a retry, a failover, a
+	// re-added device polling its slot again) overwrites it: the store
+	// keeps one point per slot, not two.
+	c, err := redfish.New(redfish.Options{Endpoint: url, Username: "admin", Password: "pw", Timeout: time.Second,
+		MinSpacing: -1, Target: j.Target, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	j.Collector = c
+	again := dev[2].Time
+	r2, err := collectors.NewRunner(st, collectors.RunnerOptions{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Poll(context.Background(), j, again)
+	after := deviceSamples(t, st)
+	if len(after) != len(dev) {
+		t.Fatalf("a repeated poll of slot %s made %d device samples out of %d", again, len(after), len(dev))
+	}
+	if !after[2].Time.Equal(again) {
+		t.Fatalf("slot %s moved", again)
+	}
+}

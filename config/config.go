@@ -27,6 +27,9 @@ type Config struct {
 	Target             Target     `yaml:"target" json:"target"`
 	Control            Control    `yaml:"control" json:"control"`
 	Report             Report     `yaml:"report" json:"report"`
+	// Coordination lets several `ecometer serve` instances run the
+	// singleton jobs (monthly report, controller applier) on one of them.
+	Coordination Coordination `yaml:"coordination" json:"coordination"`
 
 	// file and pos remember where each value came from so that validation
 	// can point at the offending line.
@@ -341,6 +344,37 @@ type Control struct {
 	Policies []Policy `yaml:"policies,omitempty" json:"policies,omitempty"`
 }
 
+// Coordination is how several instances of `ecometer serve` (an HA pair,
+// or n shards) agree on which of them runs the singleton jobs. Without a
+// coordination service a single instance runs them itself.
+type Coordination struct {
+	// Redis, when set, elects a leader through a Redis server.
+	Redis *Redis `yaml:"redis,omitempty" json:"redis,omitempty"`
+	// KeyPrefix namespaces the keys in Redis, so that several sites can
+	// share one server.
+	KeyPrefix string `yaml:"key_prefix" json:"key_prefix"`
+	// Lease is how long a leader stays leader without renewing it: the
+	// other instance takes over at most Lease plus a third of it after the
+	// leader dies.
+	Lease Duration `yaml:"lease" json:"lease"`
+}
+
+// Configured reports whether a coordination service is used.
+func (c Coordination) Configured() bool { return c.Redis != nil }
+
+// Redis says how to reach a Redis server (RESP protocol, Redis ≥ 6).
+type Redis struct {
+	// Address is host:port.
+	Address string `yaml:"address" json:"address"`
+	// Username is the ACL user (Redis 6); empty uses the default user.
+	Username string `yaml:"username,omitempty" json:"username,omitempty"`
+	Password Secret `yaml:"password,omitempty" json:"password,omitzero"`
+	DB       int    `yaml:"db" json:"db"`
+	// TLS connects with TLS, verified against the system roots or CAFile.
+	TLS    bool   `yaml:"tls" json:"tls"`
+	CAFile string `yaml:"ca_file,omitempty" json:"ca_file,omitempty"`
+}
+
 // DefaultConfig returns the configuration used for everything a file leaves
 // out. Sites and devices have their own defaults, applied per entry.
 func DefaultConfig() *Config {
@@ -368,9 +402,10 @@ func DefaultConfig() *Config {
 				WarnAtPct:  80,
 			},
 		},
-		Grid:   Grid{Area: DK1},
-		Target: Target{BaselineYear: 2020, ReductionPct: 35, TargetYear: 2030},
-		Report: defaultReport(),
+		Grid:         Grid{Area: DK1},
+		Target:       Target{BaselineYear: 2020, ReductionPct: 35, TargetYear: 2030},
+		Report:       defaultReport(),
+		Coordination: Coordination{KeyPrefix: "ecometer", Lease: Duration(15 * time.Second)},
 	}
 }
 

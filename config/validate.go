@@ -24,6 +24,7 @@ func (c *Config) Validate() error {
 	v.target()
 	v.control()
 	v.report()
+	v.coordination()
 	v.secrets(reflect.ValueOf(c).Elem(), "")
 	if len(v.problems) == 0 {
 		return nil
@@ -647,4 +648,35 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// coordination checks the coordination service's settings.
+func (v *validator) coordination() {
+	c := v.c.Coordination
+	if strings.TrimSpace(c.KeyPrefix) == "" || strings.ContainsAny(c.KeyPrefix, " \t\r\n") {
+		v.add("coordination.key_prefix", "must be a non-empty name without spaces, got %q", c.KeyPrefix)
+	}
+	switch lease := c.Lease.Std(); {
+	case lease < time.Second:
+		v.add("coordination.lease", "must be at least 1s, got %s", c.Lease)
+	case lease > 10*time.Minute:
+		v.add("coordination.lease", "must be at most 10m (a dead leader holds the singleton jobs that long), got %s", c.Lease)
+	}
+	r := c.Redis
+	if r == nil {
+		return
+	}
+	if v.required("coordination.redis.address", r.Address) {
+		if _, _, err := net.SplitHostPort(r.Address); err != nil {
+			v.add("coordination.redis.address", "invalid address %q: want host:port, e.g. 127.0.0.1:6379", r.Address)
+		} else if err := checkHostPort(r.Address, r.Address); err != nil {
+			v.add("coordination.redis.address", "%v", err)
+		}
+	}
+	if r.DB < 0 {
+		v.add("coordination.redis.db", "must be 0 or more, got %d", r.DB)
+	}
+	if r.CAFile != "" && !r.TLS {
+		v.add("coordination.redis.ca_file", "set but coordination.redis.tls is false, so it is not used")
+	}
 }

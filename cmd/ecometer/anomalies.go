@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/ecometer/ecometer/internal/accounting"
 	"github.com/ecometer/ecometer/internal/anomalies"
 	"github.com/ecometer/ecometer/internal/backend"
 	"github.com/ecometer/ecometer/models/anomaly"
@@ -80,7 +81,8 @@ func newIdleCommand() *cli.Command {
 			"                collected, so whether they are used at night is not known\n" +
 			"Each line says what switching off saves a year (kWh, and kg CO2e at the grid's\n" +
 			"plain mean intensity over the last year from the store, else grid.annual_factors,\n" +
-			"or --intensity) and why, with a confidence: high (datasheet), medium (its own\n" +
+			"else the hours through the accounting's fallbacks, ecometer's built-in Energinet\n" +
+			"data included; or --intensity) and why, with a confidence: high (datasheet), medium (its own\n" +
 			"history shows it working harder before), low (power alone cannot tell). Patient-\n" +
 			"critical and deny-listed devices are listed but marked protected: the power\n" +
 			"controller never acts on them.\n\n" +
@@ -353,6 +355,16 @@ func runIdle(ctx context.Context, opts idleOptions, s streams) error {
 		}
 	} else if out.Intensities, err = anomalies.SiteIntensities(ctx, st, cfg, to); err != nil {
 		return err
+	} else {
+		// Sites without stored data or factors: the accounting's chain,
+		// ecometer's built-in grid data included.
+		acc, err := accounting.New(cfg, st)
+		if err != nil {
+			return err
+		}
+		if out.Intensities, err = anomalies.ChainIntensities(ctx, acc, cfg, to, out.Intensities); err != nil {
+			return err
+		}
 	}
 	for _, in := range out.Intensities {
 		if strings.Contains(in.Source, "Energinet") {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/ecometer/ecometer/internal/bench"
 	"github.com/ecometer/ecometer/internal/snmpbench"
 )
 
@@ -24,10 +26,11 @@ func newBenchCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "bench",
 		Usage:     "measure collection cost against simulated devices",
-		UsageText: "ecometer bench <snmp|redfish> [options]",
+		UsageText: "ecometer bench <snmp|redfish|model|serve> [options]",
 		Description: "Benchmarks run real collectors against simulators on loopback (SNMP: in this\n" +
 			"process; Redfish: in a child process).\n\n" +
-			"Examples:\n   ecometer bench snmp --devices 100 --rounds 5\n   ecometer bench redfish --bmcs 500 --rounds 2",
+			"Examples:\n   ecometer bench snmp --devices 100 --rounds 5\n   ecometer bench redfish --bmcs 500 --rounds 2\n" +
+			"   ecometer bench serve --devices 1000 --bmcs 10 --interval 10s --cycles 3",
 		Commands: []*cli.Command{
 			{
 				Name:      "snmp",
@@ -53,7 +56,7 @@ func newBenchCommand() *cli.Command {
 					&cli.IntFlag{Name: "rounds", Usage: "measured rounds `K` (every device polled once per round)", Value: 5},
 					&cli.StringFlag{Name: "recording", Usage: "the .snmprec `FILE` every agent serves (default " + defaultBenchRecording + ")"},
 					&cli.IntFlag{Name: "max-repetitions", Usage: "GETBULK max-repetitions", Value: 10},
-					&cli.IntFlag{Name: "workers", Usage: "concurrent polls (default 4 × GOMAXPROCS)"},
+					&cli.IntFlag{Name: "workers", Usage: "concurrent polls (default 4 × GOMAXPROCS)", HideDefault: true},
 					&cli.DurationFlag{Name: "timeout", Usage: "SNMP timeout per request", Value: 2 * time.Second},
 					&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the measured rounds to `FILE` (go tool pprof)"},
 					&cli.BoolFlag{Name: "json", Usage: "print JSON"},
@@ -79,6 +82,7 @@ func newBenchCommand() *cli.Command {
 			},
 			newBenchRedfishCommand(),
 			newBenchModelCommand(),
+			newBenchServeCommand(),
 		},
 	}
 }
@@ -153,4 +157,19 @@ func runBenchSNMP(ctx context.Context, opts benchOptions, s streams) error {
 		return enc.Encode(res)
 	}
 	return snmpbench.WriteText(s.Out, res)
+}
+
+// benchError makes the bench's usage errors exit 2.
+func benchError(err error) error {
+	var ue *bench.UsageError
+	if errors.As(err, &ue) {
+		return &exitError{code: exitBadUse, err: err}
+	}
+	return err
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/ecometer/ecometer/internal/accounting"
+	"github.com/ecometer/ecometer/internal/bench"
 	"github.com/ecometer/ecometer/internal/store"
 	"github.com/ecometer/ecometer/internal/store/sqlite"
 	"github.com/ecometer/ecometer/models/energy"
@@ -169,7 +170,7 @@ func runBenchModel(ctx context.Context, opts benchModelOptions, s streams) error
 			return err
 		}
 		res.Load = &load
-		if u, err := readUsage(); err == nil {
+		if u, err := bench.ReadUsage(); err == nil {
 			res.LoadRSSMiB = float64(u.MaxRSS) / (1 << 20)
 		}
 	}
@@ -376,7 +377,7 @@ func benchModelMeasure(ctx context.Context, st *sqlite.Store, g benchModelData, 
 		}
 	}()
 
-	u0, err := readUsage()
+	u0, err := bench.ReadUsage()
 	if err != nil {
 		return err
 	}
@@ -398,7 +399,7 @@ func benchModelMeasure(ctx context.Context, st *sqlite.Store, g benchModelData, 
 		err = flush()
 	}
 	elapsed := time.Since(start)
-	u1, uerr := readUsage()
+	u1, uerr := bench.ReadUsage()
 	close(stop)
 	wg.Wait()
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecometer/ecometer/internal/bench"
 	"github.com/ecometer/ecometer/internal/testenv"
 )
 
@@ -90,7 +91,7 @@ func TestBenchSNMPUsage(t *testing.T) {
 func TestBenchRedfish(t *testing.T) {
 	mockup := testenv.CorpusPath(t, "redfish", "public-rackmount1")
 	t.Setenv(benchChildEnv, "1")
-	opts := benchRedfishOptions{BMCs: 3, Rounds: 2, Mockup: mockup, JSON: true}
+	opts := benchRedfishOptions{RedfishOptions: bench.RedfishOptions{BMCs: 3, Rounds: 2, Mockup: mockup}, JSON: true}
 	var out, progress bytes.Buffer
 	if err := runBenchRedfish(context.Background(), opts, streams{Out: &out, ErrOut: &bytes.Buffer{}}); err != nil {
 		t.Fatal(err)
@@ -152,12 +153,12 @@ func TestBenchRedfishUsage(t *testing.T) {
 		want string
 	}{
 		// The test runs in cmd/ecometer, where the default path does not exist.
-		{benchRedfishOptions{BMCs: 1, Rounds: 1}, "(the default, relative to the working directory): pass --mockup DIR"},
-		{benchRedfishOptions{BMCs: 1, Rounds: 1, Mockup: t.TempDir()}, "no index.json"},
-		{benchRedfishOptions{BMCs: 0, Rounds: 1}, "--bmcs and --rounds must be at least 1"},
-		{benchRedfishOptions{BMCs: 1, Rounds: 0}, "--bmcs and --rounds must be at least 1"},
+		{benchRedfishOptions{RedfishOptions: bench.RedfishOptions{BMCs: 1, Rounds: 1}}, "(the default, relative to the working directory): pass --mockup DIR"},
+		{benchRedfishOptions{RedfishOptions: bench.RedfishOptions{BMCs: 1, Rounds: 1, Mockup: t.TempDir()}}, "no index.json"},
+		{benchRedfishOptions{RedfishOptions: bench.RedfishOptions{BMCs: 0, Rounds: 1}}, "--bmcs and --rounds must be at least 1"},
+		{benchRedfishOptions{RedfishOptions: bench.RedfishOptions{BMCs: 1, Rounds: 0}}, "--bmcs and --rounds must be at least 1"},
 		// Found by the child, which exits 2: still a usage error here.
-		{benchRedfishOptions{BMCs: 1, Rounds: 1, Mockup: notMockup}, "--mockup"},
+		{benchRedfishOptions{RedfishOptions: bench.RedfishOptions{BMCs: 1, Rounds: 1, Mockup: notMockup}}, "--mockup"},
 	}
 	for _, tt := range tests {
 		err := runBenchRedfish(context.Background(), tt.opts, streams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
@@ -174,5 +175,64 @@ func TestBenchRedfishCommandLine(t *testing.T) {
 	code := run(context.Background(), []string{"ecometer", "bench", "redfish", "--bmcs", "1"}, &out, &errOut)
 	if code != exitBadUse || !strings.Contains(errOut.String(), "no mockup at") {
 		t.Errorf("exit %d, stderr %q", code, &errOut)
+	}
+}
+
+func TestBenchServe(t *testing.T) {
+	dir := testenv.CorpusPath(t, "snmp")
+	mockup := testenv.CorpusPath(t, "redfish", "public-rackmount1")
+	t.Setenv(benchChildEnv, "1")
+	opts := benchServeOptions{ServeOptions: bench.ServeOptions{Devices: 6, BMCs: 1, Cycles: 1, Interval: 2 * time.Second,
+		DeadPct: 34, Timeout: 300 * time.Millisecond, Retries: 0, Mockup: mockup, Stores: []string{"sqlite"},
+		Recordings: []string{filepath.Join(dir, "apc_ap8959eu3.snmprec"), filepath.Join(dir, "eaton-mgeups_93ps.snmprec")}}, JSON: true}
+	var out bytes.Buffer
+	if err := runBenchServe(context.Background(), opts, streams{Out: &out, ErrOut: &bytes.Buffer{}}); err != nil {
+		t.Fatal(err)
+	}
+	var res bench.ServeResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("--json: %v\n%s", err, &out)
+	}
+	if len(res.Runs) != 2 {
+		t.Fatalf("%d runs, want one without and one with dead devices:\n%s", len(res.Runs), &out)
+	}
+	live, dead := res.Runs[0], res.Runs[1]
+	if live.DeadDevices != 0 || dead.DeadDevices != 2 {
+		t.Errorf("dead devices %d and %d, want 0 and 2", live.DeadDevices, dead.DeadDevices)
+	}
+	for _, r := range res.Runs {
+		if r.Polls < 5 || r.LiveErrors != 0 || r.Points <= 0 || r.CPUSeconds <= 0 || r.PeakRSSMiB <= 0 || r.LiveP99ms <= 0 {
+			t.Errorf("run %+v", r)
+		}
+	}
+	// A dead device's poll lasts its timeout; the live ones answer in far less.
+	if dead.DeadP50ms < 250 || dead.LiveP50ms > 250 {
+		t.Errorf("dead devices p50 %v ms, live %v ms", dead.DeadP50ms, dead.LiveP50ms)
+	}
+	out.Reset()
+	if err := writeBenchServe(&out, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"6 SNMP agents (2 recordings mixed) and 1 BMCs", "sqlite     0", "sqlite     2", "goal < 0.3"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, &out)
+		}
+	}
+}
+
+func TestBenchServeUsage(t *testing.T) {
+	for _, tc := range []struct {
+		opts bench.ServeOptions
+		want string
+	}{
+		{bench.ServeOptions{Devices: 0, Cycles: 1, Interval: time.Second}, "--devices + --bmcs ≥ 1"},
+		{bench.ServeOptions{Devices: 1, Cycles: 1, Interval: time.Millisecond}, "--interval"},
+		{bench.ServeOptions{Devices: 1, Cycles: 1, Interval: time.Second, DeadPct: 100}, "--dead-pct"},
+		{bench.ServeOptions{Devices: 1, Cycles: 1, Interval: time.Second}, "no recording at"},
+	} {
+		err := runBenchServe(context.Background(), benchServeOptions{ServeOptions: tc.opts}, streams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
+		if exitCode(err) != exitBadUse || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want exit 2 with %q", tc.opts, err, tc.want)
+		}
 	}
 }

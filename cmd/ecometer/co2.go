@@ -14,7 +14,6 @@ import (
 
 	"github.com/ecometer/ecometer/config"
 	"github.com/ecometer/ecometer/internal/accounting"
-	"github.com/ecometer/ecometer/internal/backend"
 	"github.com/ecometer/ecometer/models/grid"
 )
 
@@ -90,15 +89,12 @@ func runCO2(ctx context.Context, opts co2Options, s streams) error {
 	if err != nil {
 		return err
 	}
-	st, where, err := openStore(ctx, cfg, backend.ReadOnly)
+	v, err := openAccounting(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	acc, err := accounting.New(cfg, st)
-	if err != nil {
-		return err
-	}
+	defer v.Close()
+	acc, where := v.acc, v.where
 	out := co2JSON{Month: period.Label(), From: period.From, To: period.To, Store: where, Source: gridSource}
 	for _, site := range sites {
 		res, err := acc.Site(ctx, site, period.From, period.To)

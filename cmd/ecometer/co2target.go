@@ -12,8 +12,6 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/ecometer/ecometer/internal/accounting"
-	"github.com/ecometer/ecometer/internal/backend"
 	"github.com/ecometer/ecometer/internal/monthcache"
 	"github.com/ecometer/ecometer/internal/targetview"
 	"github.com/ecometer/ecometer/models/target"
@@ -81,20 +79,17 @@ func runCO2Target(ctx context.Context, opts co2TargetOptions, s streams) error {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	st, where, err := openStore(ctx, cfg, backend.ReadOnly)
+	v, err := openAccounting(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	acc, err := accounting.New(cfg, st)
-	if err != nil {
-		return err
-	}
+	defer v.Close()
+	acc, where := v.acc, v.where
 	ms := targetview.NewMonths(acc)
 	if !opts.NoCache {
 		// Opened before anything is read (see monthcache); without it
 		// every month is read.
-		if c, err := monthcache.OpenDefault(ctx, cfg, cfg.Sites, st, time.Now()); err == nil {
+		if c, err := monthcache.OpenDefault(ctx, cfg, cfg.Sites, v.st, time.Now()); err == nil {
 			ms.Keep(c)
 		} else if !errors.Is(err, monthcache.ErrUnversioned) {
 			fmt.Fprintf(s.ErrOut, "co2 target: month cache not used: %v\n", err)

@@ -15,7 +15,6 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/ecometer/ecometer/internal/accounting"
-	"github.com/ecometer/ecometer/internal/backend"
 )
 
 func newEnergyCommand() *cli.Command {
@@ -100,15 +99,12 @@ func runEnergy(ctx context.Context, opts energyOptions, s streams) error {
 	if err != nil {
 		return err
 	}
-	st, where, err := openStore(ctx, cfg, backend.ReadOnly)
+	v, err := openAccounting(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	acc, err := accounting.New(cfg, st)
-	if err != nil {
-		return err
-	}
+	defer v.Close()
+	acc, where := v.acc, v.where
 	out := energyJSON{Month: period.Label(), From: period.From, To: period.To, By: opts.By, Store: where}
 	var siteResults []accounting.Site
 	for _, site := range sites {

@@ -106,6 +106,7 @@ func newRootCommand(stdout, stderr io.Writer) *cli.Command {
 			newReadingsCommand(),
 			newProcureCommand(),
 			newReportCommand(),
+			newReloadCommand(),
 			newServeCommand(),
 			newSimulateCommand(),
 			newVersionCommand(),

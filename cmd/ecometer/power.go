@@ -678,15 +678,12 @@ func runPowerSavings(ctx context.Context, opts powerSavingsOptions, s streams) e
 	if err != nil {
 		return err
 	}
-	st, where, err := openStore(ctx, cfg, backend.ReadOnly)
+	v, err := openAccounting(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	acc, err := accounting.New(cfg, st)
-	if err != nil {
-		return err
-	}
+	defer v.Close()
+	acc, where := v.acc, v.where
 	rep, err := savings.Month(ctx, acc, audit.Open(apply.AuditPath(cfg)), period)
 	if err != nil {
 		return err

@@ -41,7 +41,8 @@ func newReportMonthlyCommand() *cli.Command {
 			"`ecometer co2`, `co2 target` and `co2 embodied`: energy, CO2e location- and market-based,\n" +
 			"PUE, the month against the previous one and the same month last year, the path to the\n" +
 			"target with the forecast, what changed (cleaner grid or less use), where the energy went,\n" +
-			"the EU Energy Efficiency Directive items, the grid's hourly intensity, power-down savings,\n" +
+			"the EU Energy Efficiency Directive items, the grid's hourly intensity, power-down savings\n" +
+			"(`power savings`) with the month's anomalies and idle equipment (`anomalies`, `idle`),\n" +
 			"embodied emissions and data quality. A month whose metering covers less than\n" +
 			"report.min_coverage_pct (default 90 %) is still written; its first page says so.\n" +
 			"The language is --lang, else report.language (default da). --send also e-mails the\n" +
@@ -117,7 +118,8 @@ func runReportMonthly(ctx context.Context, o reportOptions, s streams) error {
 		defer fmt.Fprint(o.Progress, "\r\033[K")
 	}
 	r, files, err := monthly.Produce(ctx, monthly.Params{Config: cfg, Period: period, Site: o.Site, Lang: lang, OutDir: o.Out,
-		Generated: now.UTC().Truncate(time.Second), Progress: progress, NoCache: o.NoCache})
+		Generated: now.UTC().Truncate(time.Second), Progress: progress, NoCache: o.NoCache,
+		PowerDown: monthly.ControllerSavings, Anomalies: monthly.DetectedAnomalies})
 	var se *monthly.SiteError
 	if errors.As(err, &se) {
 		return usageErrorf("report monthly: --site %q is not in %s", se.Site, o.Config)

@@ -2,16 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -263,24 +256,10 @@ func securityLevel(u simsnmp.V3User) string {
 // powerPrefixes are the OIDs whose values --variation moves: every gauge the
 // profiles read in W, VA or A.
 func powerPrefixes(reg *snmp.Registry) []simsnmp.OID {
-	seen := map[string]bool{}
 	var out []simsnmp.OID
-	for _, p := range reg.Profiles() {
-		for _, m := range p.Metrics {
-			if m.Kind == "counter" || (m.Unit != "W" && m.Unit != "VA" && m.Unit != "A") {
-				continue
-			}
-			o := m.Column
-			if o == "" {
-				o = m.Scalar
-			}
-			if o == "" || seen[o] {
-				continue
-			}
-			seen[o] = true
-			if oid, err := simsnmp.ParseOID(o); err == nil {
-				out = append(out, oid)
-			}
+	for _, o := range reg.PowerOIDs() {
+		if oid, err := simsnmp.ParseOID(o); err == nil {
+			out = append(out, oid)
 		}
 	}
 	return out
@@ -338,7 +317,7 @@ func runSimulateRedfish(ctx context.Context, opts simulateRedfishOptions, s stre
 	scheme := "http"
 	srv := &http.Server{Handler: bmc, ReadHeaderTimeout: 10 * time.Second}
 	if opts.TLS {
-		cert, certPEM, err := selfSignedCert()
+		cert, certPEM, err := simredfish.SelfSignedCert(time.Now())
 		if err != nil {
 			ln.Close()
 			return err
@@ -393,36 +372,4 @@ func runSimulateRedfish(ctx context.Context, opts simulateRedfishOptions, s stre
 	}
 	fmt.Fprintln(s.Out, "stopped")
 	return nil
-}
-
-// selfSignedCert makes a short-lived certificate for the loopback names,
-// so that --tls needs no files.
-func selfSignedCert() (tls.Certificate, []byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "ecometer simulated BMC"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(30 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true, // so that it can be given to probe --ca as is
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, certPEM, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/ecometer/ecometer/config"
+	"github.com/ecometer/ecometer/internal/accounting"
 	"github.com/ecometer/ecometer/internal/backend"
 	"github.com/ecometer/ecometer/internal/energinet"
 )
@@ -64,3 +65,27 @@ func progressTo(errOut io.Writer) io.Writer {
 
 // gridSource is the attribution Energinet's licence (CC BY 4.0) asks for.
 const gridSource = energinet.Attribution
+
+// accountingView is what a read command works on: the configured store,
+// opened read-only, and the accounting over it.
+type accountingView struct {
+	st    backend.Store
+	where string
+	acc   *accounting.Accounting
+}
+
+func (v *accountingView) Close() error { return v.st.Close() }
+
+// openAccounting opens cfg's store read-only with its accounting.
+func openAccounting(ctx context.Context, cfg *config.Config) (*accountingView, error) {
+	st, where, err := openStore(ctx, cfg, backend.ReadOnly)
+	if err != nil {
+		return nil, err
+	}
+	acc, err := accounting.New(cfg, st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &accountingView{st: st, where: where, acc: acc}, nil
+}

@@ -144,6 +144,9 @@ func (c *Collector) poll(ctx context.Context) ([]reading, error) {
 		return readings, nil
 	}
 	snap, err := c.plan.read(ctx, c.t)
+	if r, ok := c.t.(interface{ Release() }); ok {
+		r.Release() // between polls, a v1/v2c device holds no socket
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -141,6 +141,16 @@ func PrivProtocol(s string) (gosnmp.SnmpV3PrivProtocol, error) {
 // Dial prepares a gosnmp session for the device (UDP: no packet is sent yet).
 func Dial(c Conn) (Transport, error) {
 	c = c.withDefaults()
+	t := &gosnmpTransport{conn: c, host: c.Addr, reps: c.MaxRepetitions, maxReps: c.MaxRepetitions,
+		noBulk: c.Version == V1, v1: c.Version == V1, idle: c.Version != V3}
+	if err := t.connect(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// session builds the gosnmp session of c, not connected.
+func session(c Conn) (*gosnmp.GoSNMP, error) {
 	g := &gosnmp.GoSNMP{
 		Target:         c.Addr,
 		Port:           c.Port,
@@ -192,11 +202,35 @@ func Dial(c Conn) (Transport, error) {
 	default:
 		return nil, fmt.Errorf("snmp %s: unknown SNMP version %q (want 1, 2c or 3)", c.Addr, c.Version)
 	}
-	if err := g.Connect(); err != nil {
-		return nil, fmt.Errorf("snmp %s: connect: %w", c.Addr, err)
+	return g, nil
+}
+
+// connect opens a session's socket (a fresh receive buffer with it).
+func (t *gosnmpTransport) connect() error {
+	g, err := session(t.conn)
+	if err != nil {
+		return err
 	}
-	return &gosnmpTransport{g: g, host: c.Addr, reps: c.MaxRepetitions, maxReps: c.MaxRepetitions,
-		noBulk: c.Version == V1, v1: c.Version == V1}, nil
+	if err := g.Connect(); err != nil {
+		return fmt.Errorf("snmp %s: connect: %w", t.host, err)
+	}
+	t.g = g
+	return nil
+}
+
+// Release closes the socket between polls of a v1/v2c device and lets its
+// 64 KiB receive buffer (gosnmp allocates one per connection) go: 10,000
+// devices would otherwise hold 640 MB of idle buffers and as many sockets.
+// The next request connects again, which for UDP sends nothing. SNMPv3
+// sessions stay open: they keep the agent's engine ID and time.
+func (t *gosnmpTransport) Release() {
+	if !t.idle || t.g == nil {
+		return
+	}
+	if t.g.Conn != nil {
+		t.g.Conn.Close()
+	}
+	t.g = nil
 }
 
 // Recovery of a reduced max-repetitions: a timeout or tooBig may have been
@@ -214,7 +248,9 @@ const (
 // agent coped with: the max-repetitions that worked, and whether GETBULK
 // works at all.
 type gosnmpTransport struct {
-	g       *gosnmp.GoSNMP
+	g       *gosnmp.GoSNMP // nil while released between polls
+	conn    Conn           // what connect makes a session of
+	idle    bool           // release the socket between polls (v1/v2c)
 	host    string
 	reps    uint32           // max-repetitions in use
 	maxReps uint32           // configured max-repetitions (the recovery cap)
@@ -249,28 +285,39 @@ func (t *gosnmpTransport) settle() {
 func (t *gosnmpTransport) walksInOrder() {}
 
 func (t *gosnmpTransport) Close() error {
-	if t.g.Conn == nil {
+	if t.g == nil || t.g.Conn == nil {
 		return nil
 	}
-	return t.g.Conn.Close()
+	err := t.g.Conn.Close()
+	t.g = nil
+	return err
 }
 
-func (t *gosnmpTransport) bind(ctx context.Context) {
+// bind connects a released session and gives it the request's context.
+func (t *gosnmpTransport) bind(ctx context.Context) error {
+	if t.g == nil {
+		if err := t.connect(); err != nil {
+			return err
+		}
+	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	t.g.Context = ctx
+	return nil
 }
 
 func (t *gosnmpTransport) maxOids() int {
-	if t.g.MaxOids > 0 {
+	if t.g != nil && t.g.MaxOids > 0 {
 		return t.g.MaxOids
 	}
 	return gosnmp.MaxOids
 }
 
 func (t *gosnmpTransport) Get(ctx context.Context, oids []string) ([]gosnmp.SnmpPDU, error) {
-	t.bind(ctx)
+	if err := t.bind(ctx); err != nil {
+		return []gosnmp.SnmpPDU{}, err
+	}
 	if len(oids) > 0 && len(oids) <= t.maxOids() {
 		out, err := t.getBatch(oids)
 		if err != nil {
@@ -343,7 +390,9 @@ func (t *gosnmpTransport) getBatch(batch []string) ([]gosnmp.SnmpPDU, error) {
 }
 
 func (t *gosnmpTransport) Next(ctx context.Context, oids []string) ([]gosnmp.SnmpPDU, error) {
-	t.bind(ctx)
+	if err := t.bind(ctx); err != nil {
+		return nil, err
+	}
 	var out []gosnmp.SnmpPDU
 	for start := 0; start < len(oids); start += t.maxOids() {
 		batch := oids[start:min(start+t.maxOids(), len(oids))]
@@ -370,7 +419,9 @@ func (t *gosnmpTransport) Next(ctx context.Context, oids []string) ([]gosnmp.Snm
 }
 
 func (t *gosnmpTransport) Walk(ctx context.Context, roots []string) ([]gosnmp.SnmpPDU, error) {
-	t.bind(ctx)
+	if err := t.bind(ctx); err != nil {
+		return nil, err
+	}
 	out := t.out[:0]
 	defer func() { t.out = out[:0] }()
 	t.reduced = false

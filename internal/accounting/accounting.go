@@ -384,6 +384,8 @@ func (a *Accounting) siteOf(ctx context.Context, site config.Site, from, to time
 // counter delta starts at the last reading before it.
 func (a *Accounting) read(ctx context.Context, q store.Query, from, to time.Time, keep func(energy.MeterRef) bool) (map[energy.MeterRef][]energy.Hourly, error) {
 	q.From, q.To = from.Add(-time.Hour), to
+	want := keep
+	keep = withInlets(want) // a device without a total is totalled from its inlets
 	out := map[energy.MeterRef][]energy.Hourly{}
 	if skip, err := a.noData(ctx, q.From, q.To); err != nil || skip {
 		return out, err
@@ -440,6 +442,12 @@ func (a *Accounting) read(ctx context.Context, q store.Query, from, to time.Time
 	}
 	if err := flush(); err != nil {
 		return nil, err
+	}
+	totalsFromInlets(out)
+	for ref := range out {
+		if !want(ref) {
+			delete(out, ref)
+		}
 	}
 	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/ecometer/ecometer/internal/accounting"
 	"github.com/ecometer/ecometer/internal/store"
 	"github.com/ecometer/ecometer/internal/store/sqlite"
+	"github.com/ecometer/ecometer/models/energy"
 	"github.com/ecometer/ecometer/models/grid"
 	"github.com/ecometer/ecometer/models/grid/builtin"
 	"github.com/ecometer/ecometer/models/sample"
@@ -115,6 +116,21 @@ func TestGridFallbackOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The controller's savings and plans resolve hours through the same
+	// chain (Intensities).
+	var hours []time.Time
+	for _, c := range cases {
+		hours = append(hours, c.hour)
+	}
+	in, err := acc.Intensities(ctx, "DK1", hours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cases {
+		if in[i].Source != c.source || math.Abs(float64(in[i].Value)-c.g) > 1e-9 {
+			t.Errorf("Intensities %s: %v g/kWh from %s; want %v from %s", c.hour.Format(time.RFC3339), in[i].Value, in[i].Source, c.g, c.source)
+		}
+	}
 	from, to := u("2024-01-01T00:00:00Z"), u("2026-06-01T00:00:00Z")
 	r, err := acc.Site(ctx, cfg.Sites[0], from, to)
 	if err != nil {
@@ -180,5 +196,82 @@ func TestGridFallbackOrder(t *testing.T) {
 				t.Errorf("%s: got %v, want it to say %q", cfg.Sites[tt.site].Name, err, w)
 			}
 		}
+	}
+}
+
+const inletSite = `sites:
+  - {name: s2, price_area: DK1, accounting: it}
+devices:
+  - {name: pdu, site: s2, class: pdu, protocol: snmp, address: 127.0.0.1, snmp: {community: env:X}}
+  - {name: srv, site: s2, class: server, protocol: redfish, address: https://127.0.0.1, feeds: pdu/outlet/1, redfish: {user: u, password: env:X}}
+  - {name: sw, site: s2, class: switch, protocol: snmp, address: 127.0.0.1, feeds: pdu/outlet/2, snmp: {community: env:X}}
+`
+
+// TestTotalFromInlets: a PDU that meters only its inlet (PDU2-MIB,
+// Sentry4-MIB: inlet/1, no total) is totalled from it, so it can be a
+// site's accounting meter and the meters it feeds are not more than it; a
+// PoE switch that reports only what it delivers (pse/1) is measured at the
+// outlet that feeds it.
+func TestTotalFromInlets(t *testing.T) {
+	cfg, err := config.Parse("site.yaml", []byte(inletSite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, sqlite.Options{Path: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	from := time.Date(2025, 10, 2, 8, 0, 0, 0, time.UTC)
+	var batch []sample.Sample
+	for _, m := range []struct {
+		dev, class, meter string
+		w                 float64
+	}{{"pdu", "pdu", "inlet/1", 1000}, {"pdu", "pdu", "outlet/1", 400}, {"pdu", "pdu", "outlet/2", 300}, {"srv", "server", "total", 380},
+		{"sw", "switch", "pse/1", 96}} {
+		for t := from; t.Before(from.Add(2 * time.Hour)); t = t.Add(time.Minute) {
+			batch = append(batch, sample.Sample{Series: sample.Series{Measurement: sample.Power, Site: "s2", Device: m.dev, Class: m.class, Meter: m.meter, Source: "snmp"},
+				Time: t, Fields: []sample.Field{sample.F("power_w", m.w)}})
+		}
+	}
+	if err := st.Write(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	acc, err := accounting.New(cfg, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := from.Add(2 * time.Hour)
+	r, err := acc.Site(ctx, cfg.Sites[0], from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !near(r.EnergyKWh, 2) || r.CoveragePct < 99 || strings.Join(r.Meters, ",") != "pdu/total" {
+		t.Errorf("site: %v kWh at %v, coverage %v %%; want 2 kWh at pdu/total (its inlet), fully covered", r.EnergyKWh, r.Meters, r.CoveragePct)
+	}
+	meters, err := acc.Meters(ctx, "s2", from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]accounting.Meter{}
+	for _, m := range meters {
+		got[m.Device+"/"+m.Meter] = m
+		if m.OwnKWh < -1e-9 {
+			t.Errorf("%s/%s: own share %v kWh, negative", m.Device, m.Meter, m.OwnKWh)
+		}
+	}
+	if tot, in := got["pdu/total"], got["pdu/inlet/1"]; !near(tot.EnergyKWh, 2) || !tot.Counted || !near(in.EnergyKWh, 2) || in.Counted {
+		t.Errorf("pdu total %+v, inlet %+v; want the total counted from the inlet, the inlet shown beside it", tot, in)
+	}
+	if own := got["pdu/total"].OwnKWh; !near(own, 2-0.8-0.6) {
+		t.Errorf("pdu own share %v kWh, want 0.6 (its inlet less outlets 1 and 2, which feed srv and sw)", own)
+	}
+	if sw, out := got["sw/total"], got["pdu/outlet/2"]; !near(sw.EnergyKWh, 0.6) || !sw.Counted || !near(sw.OwnKWh, 0.6) || !near(out.OwnKWh, 0) {
+		t.Errorf("switch %+v, its outlet %+v; want the switch's 0.6 kWh measured at the outlet", sw, out)
+	}
+	hs, err := acc.MeterHours(ctx, energy.MeterRef{Site: "s2", Device: "pdu", Meter: "total"}, from, to)
+	if err != nil || len(hs) != 2 || !near(float64(hs[0].Energy), 1) {
+		t.Errorf("MeterHours(pdu/total) = %+v, %v; want 2 hours of 1 kWh", hs, err)
 	}
 }

@@ -63,6 +63,7 @@ func (a *Accounting) Meters(ctx context.Context, site string, from, to time.Time
 // chain's meters of the wanted sites that have no hours as zero-coverage
 // rows. hours gains those meters.
 func (a *Accounting) metersOf(hours map[energy.MeterRef][]energy.Hourly, want func(energy.MeterRef) bool, from, to time.Time) []Meter {
+	measuredAtOutlet(a.chain, hours)
 	for _, m := range a.chain {
 		if _, ok := hours[m.Ref]; !ok && want(m.Ref) {
 			hours[m.Ref] = nil

@@ -86,7 +86,15 @@ func Total(sites []Site) Totals {
 	}
 	if t.EnergyKWh > 0 {
 		t.WeightedGPerKWh = 1000 * t.LocationKgCO2e / t.EnergyKWh
-		t.FallbackSharePct = 100 * (t.EnergyBySource[string(grid.SameHourOfWeek)] + t.EnergyBySource[string(grid.AnnualFactor)]) / t.EnergyKWh
+		// Everything not measured for its own hour: the nearest week's
+		// same hour, the built-in data, annual factors and means.
+		var fallback float64
+		for _, k := range grid.SourceOrder {
+			if k != grid.Measured {
+				fallback += t.EnergyBySource[string(k)]
+			}
+		}
+		t.FallbackSharePct = 100 * fallback / t.EnergyKWh
 	}
 	if t.MarketSites > 0 {
 		t.MarketKgCO2e = &mkt

@@ -67,6 +67,16 @@ func TestTotal(t *testing.T) {
 	}
 }
 
+// TestTotalBuiltInIsAFallback: energy rated at ecometer's built-in data
+// is not measured for its hour.
+func TestTotalBuiltInIsAFallback(t *testing.T) {
+	got := Total([]Site{{EnergyKWh: 100, CoveragePct: 100, Location: Location{KgCO2e: 8,
+		EnergyBySource: map[string]float64{"measured": 20, "built-in-hourly": 30, "built-in-annual": 50}}}})
+	if math.Abs(got.FallbackSharePct-80) > 1e-9 {
+		t.Errorf("fallback share %v %%, want 80 (built-in hourly and annual)", got.FallbackSharePct)
+	}
+}
+
 func TestChangeOf(t *testing.T) {
 	for _, c := range []struct {
 		before, after, diff float64

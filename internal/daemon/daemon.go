@@ -27,6 +27,7 @@ import (
 	"github.com/ecometer/ecometer/internal/backend"
 	"github.com/ecometer/ecometer/internal/collection"
 	"github.com/ecometer/ecometer/internal/server"
+	"github.com/ecometer/ecometer/internal/shard"
 	"github.com/ecometer/ecometer/internal/store"
 	"github.com/ecometer/ecometer/internal/store/outbox"
 	"github.com/ecometer/ecometer/internal/store/sqlite"
@@ -48,9 +49,52 @@ type Options struct {
 	CompactEvery time.Duration
 	SummaryEvery time.Duration
 	Logger       *slog.Logger
+	// StopTimeout bounds how long the polls in flight at shutdown may take
+	// to finish before they are cancelled (default 30 s).
+	StopTimeout time.Duration
+	// Pprof serves the Go profiler on the listen address, /debug/pprof/.
+	Pprof bool
+	// Shard is this instance's share of the devices (default: all).
+	Shard shard.Shard
+	// Reload receives a value for each request to re-read ConfigFile
+	// (SIGHUP): devices added, removed or changed take effect; a
+	// configuration with problems is rejected and the running one stays.
+	Reload <-chan struct{}
+	// Reloaded, when set, is called after each reload with its outcome
+	// (tests, and the log).
+	Reloaded func(ReloadResult)
+	// Singletons run on one instance only: the leader elected through the
+	// configuration's coordination service, or this instance when none is
+	// configured.
+	Singletons []SingletonJob
+	// Metrics are registered on /metrics beside the service's own (e.g.
+	// what a singleton job measures).
+	Metrics []prometheus.Collector
+	// Observer, when set, sees every poll and every write (ecometer bench
+	// serve measures with it).
+	Observer Observer
 	// Started, when set, is called with the HTTP address once everything
 	// runs (tests).
 	Started func(net.Addr)
+}
+
+// Observer sees the service's work as it happens. Its methods are called
+// from the polling goroutines and must be quick and safe for concurrent use.
+type Observer interface {
+	// Polled is one poll of device: its duration and error (nil, or
+	// collectors.ErrNoData for a device without power readings, are
+	// successes).
+	Polled(device string, took time.Duration, err error)
+	// Written is one batch of samples the store took.
+	Written(samples int)
+}
+
+// OutboxObserver is an Observer that also reads the outbox's queue: with
+// InfluxDB configured, Outbox is called once with a function returning its
+// current state (cheap: a copy under a lock).
+type OutboxObserver interface {
+	Observer
+	Outbox(stats func() outbox.Stats)
 }
 
 func (o *Options) defaults() {
@@ -66,6 +110,12 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.StopTimeout <= 0 {
+		o.StopTimeout = 30 * time.Second
+	}
+	if o.Shard.Of == 0 {
+		o.Shard = shard.Shard{Index: 0, Of: 1}
+	}
 }
 
 // Run runs the service until ctx ends. It returns nil after a clean
@@ -74,20 +124,45 @@ func (o *Options) defaults() {
 // *backend.SecretError: both configuration problems.
 func Run(ctx context.Context, opts Options) error {
 	opts.defaults()
+	if err := opts.Shard.Validate(); err != nil {
+		return err
+	}
 	log := opts.Logger
-	svc := &service{log: log, flushTimeout: opts.FlushTimeout, reg: server.NewRegistry(), readings: server.NewReadings()}
+	svc := &service{log: log, flushTimeout: opts.FlushTimeout, reg: server.NewRegistry(), readings: server.NewReadings(),
+		cfg: opts.Config, profiles: opts.Profiles, shard: opts.Shard, configFile: opts.ConfigFile, observer: opts.Observer,
+		polls: server.NewPolls(), devices: map[string]config.Device{}}
 	defer svc.close()
 	svc.reg.MustRegister(svc.readings)
-	if err := svc.buildJobs(opts.Config, opts.Profiles); err != nil {
+	for _, m := range opts.Metrics {
+		if err := svc.reg.Register(m); err != nil {
+			return fmt.Errorf("daemon: metrics: %w", err)
+		}
+	}
+	jobs, err := svc.buildJobs(opts.Config, svc.owned(opts.Config), opts.Profiles)
+	if err != nil {
 		return err
 	}
 	if err := svc.openStore(ctx, opts.Config); err != nil {
+		closeJobs(jobs)
 		return err
 	}
-	if err := svc.addJobs(); err != nil {
+	svc.fitLinger(opts.Config)
+	if err := svc.newRunner(opts.StopTimeout); err != nil {
+		closeJobs(jobs)
 		return err
 	}
-	srv := server.New(server.Options{Listen: opts.Listen, Gatherer: svc.reg, Health: svc.health, Logger: log})
+	if err := svc.addJobs(opts.Config, jobs); err != nil {
+		return err
+	}
+	if len(svc.devices) == 0 {
+		log.Warn("no devices to poll", "configured", len(opts.Config.Devices), "shard", svc.shard.String())
+	}
+	single, err := newSingletons(ctx, opts.Config, opts.Singletons, svc.reg, log)
+	if err != nil {
+		return err
+	}
+	svc.singletons = single
+	srv := server.New(server.Options{Listen: opts.Listen, Gatherer: svc.reg, Health: svc.health, Logger: log, Pprof: opts.Pprof})
 	if err := srv.Init(); err != nil {
 		return err
 	}
@@ -101,28 +176,46 @@ func Run(ctx context.Context, opts Options) error {
 	srvDone := make(chan error, 1)
 	go func() { srvDone <- srv.Run(bgCtx) }()
 	svc.runner.Start()
+	svc.singletons.start(bgCtx, &bg)
 	svc.setReady(true)
-	log.Info("ecometer serving", "devices", len(svc.jobs), "snmp", svc.count(config.ProtocolSNMP),
+	attrs := []any{"devices", len(svc.devices), "snmp", svc.count(config.ProtocolSNMP),
 		"redfish", svc.count(config.ProtocolRedfish), "store", svc.storeDesc, "listen", srv.Addr().String(),
-		"config", opts.ConfigFile)
+		"config", opts.ConfigFile}
+	if !svc.shard.All() {
+		attrs = append(attrs, "shard", svc.shard.String(), "configured_devices", len(opts.Config.Devices))
+	}
+	log.Info("ecometer serving", attrs...)
 	if opts.Started != nil {
 		opts.Started(srv.Addr())
 	}
 
 	var srvErr error
 	served := false
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down", "cause", context.Cause(ctx))
-	case srvErr = <-srvDone:
-		served = true
-		log.Error("HTTP server failed; shutting down", "error", srvErr)
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down", "cause", context.Cause(ctx), "polls_in_flight_deadline", opts.StopTimeout)
+			break wait
+		case srvErr = <-srvDone:
+			served = true
+			log.Error("HTTP server failed; shutting down", "error", srvErr)
+			break wait
+		case <-opts.Reload:
+			res := svc.reload()
+			if opts.Reloaded != nil {
+				opts.Reloaded(res)
+			}
+		}
 	}
 	svc.setReady(false)
 	// No new polls, the running ones finished and written; then the
-	// background jobs stop, the outbox forwards what it can, and the HTTP
-	// server (answering until now) closes before the stores do.
-	err := svc.stopRunner()
+	// singleton jobs and background jobs stop, the outbox forwards what it
+	// can, and the HTTP server (answering until now) closes before the
+	// stores do.
+	err = svc.stopRunner()
+	err = errors.Join(err, svc.closeGroup())
+	svc.singletons.stop()
 	stopBackground()
 	bg.Wait()
 	svc.flushOutbox()
@@ -142,41 +235,65 @@ type service struct {
 	reg          *prometheus.Registry
 	readings     *server.Readings
 
-	devices []config.Device // in job order
-	jobs    []collectors.Job
-	polls   *server.Polls
+	cfg        *config.Config // the configuration in force
+	profiles   *snmp.Registry
+	configFile string
+	shard      shard.Shard
+	devices    map[string]config.Device // the devices polled, as configured
+	polls      *server.Polls
+	singletons *singletons
+	observer   Observer
 
 	storeDesc string
 	data      backend.Store  // the backend: SQLite or InfluxDB
 	embedded  *sqlite.Store  // data, when it is SQLite
 	outbox    *outbox.Outbox // in front of data, when it is InfluxDB
-	writer    *watchedWriter // what the runner writes to
-	started   time.Time
+	// group gathers the polls' writes into one transaction (group commit);
+	// writer, in front of it, is what the runner writes to.
+	group   *store.GroupWriter
+	writer  *watchedWriter
+	started time.Time
 
 	mu       sync.Mutex
 	ready    bool
 	checkErr error // the start-up check of InfluxDB, until forwarding works
 
 	runner *collectors.Runner
-	added  int // jobs handed to the runner, which closes their collectors
 }
 
-// buildJobs makes one collector per device, each reporting its polls.
-func (svc *service) buildJobs(cfg *config.Config, profiles *snmp.Registry) error {
-	jobs, err := collection.Jobs(cfg, profiles, svc.log)
-	if err != nil {
-		return err
+// owned returns the devices of cfg this instance polls (its shard's).
+func (svc *service) owned(cfg *config.Config) []int {
+	var idx []int
+	for i, d := range cfg.Devices {
+		if svc.shard.Owns(d.Name) {
+			idx = append(idx, i)
+		}
 	}
-	var names []string
-	for _, d := range cfg.Devices {
-		names = append(names, d.Name)
+	return idx
+}
+
+// buildJobs makes the collectors of the devices at idx in cfg, each
+// reporting its polls. On error nothing stays open.
+func (svc *service) buildJobs(cfg *config.Config, idx []int, profiles *snmp.Registry) ([]collectors.Job, error) {
+	jobs := make([]collectors.Job, 0, len(idx))
+	for _, i := range idx {
+		d := cfg.Devices[i]
+		c, err := collection.New(d, profiles, svc.log)
+		if err != nil {
+			closeJobs(jobs)
+			return nil, &collection.DeviceError{Index: i, Device: d.Name, Err: err}
+		}
+		c = &observed{Collector: c, device: d.Name, polls: svc.polls, log: svc.log, observer: svc.observer}
+		jobs = append(jobs, collectors.Job{Target: collection.TargetOf(d), Source: string(d.Protocol),
+			Interval: collection.Interval(cfg, d), Collector: c})
 	}
-	svc.devices, svc.jobs = cfg.Devices, jobs
-	svc.polls = server.NewPolls(names...)
-	for i := range svc.jobs {
-		svc.jobs[i].Collector = &observed{Collector: svc.jobs[i].Collector, device: names[i], polls: svc.polls, log: svc.log}
+	return jobs, nil
+}
+
+func closeJobs(jobs []collectors.Job) {
+	for _, j := range jobs {
+		j.Collector.Close()
 	}
-	return nil
 }
 
 func (svc *service) count(p config.Protocol) int {
@@ -194,14 +311,19 @@ func (svc *service) count(p config.Protocol) int {
 // a failing device answers again (the runner logs the failures).
 type observed struct {
 	collectors.Collector
-	device string
-	polls  *server.Polls
-	log    *slog.Logger
+	device   string
+	polls    *server.Polls
+	log      *slog.Logger
+	observer Observer
 }
 
 func (o *observed) Collect(ctx context.Context, at time.Time) ([]sample.Sample, error) {
+	begin := time.Now()
 	ss, err := o.Collector.Collect(ctx, at)
 	now := time.Now()
+	if o.observer != nil {
+		o.observer.Polled(o.device, now.Sub(begin), err)
+	}
 	if err == nil || errors.Is(err, collectors.ErrNoData) {
 		failures := o.failures()
 		profile := o.profile()
@@ -221,14 +343,7 @@ func (o *observed) Collect(ctx context.Context, at time.Time) ([]sample.Sample, 
 	return ss, err
 }
 
-func (o *observed) failures() int {
-	for _, d := range o.polls.Devices() {
-		if d.Device == o.device {
-			return d.Failures
-		}
-	}
-	return 0
-}
+func (o *observed) failures() int { return o.polls.Failures(o.device) }
 
 // profile names what the collector detected: the SNMP profile, or the
 // Redfish power source of each chassis.
@@ -263,7 +378,8 @@ func (svc *service) openStore(ctx context.Context, cfg *config.Config) error {
 	svc.started = time.Now()
 	if sq, ok := st.(*sqlite.Store); ok {
 		svc.embedded = sq
-		svc.writer = &watchedWriter{w: sq, readings: svc.readings}
+		svc.group = store.NewGroupWriter(sq, groupOptions)
+		svc.writer = &watchedWriter{w: svc.group, readings: svc.readings, observer: svc.observer}
 		return nil
 	}
 	if err := backend.Check(ctx, st); err != nil {
@@ -277,35 +393,82 @@ func (svc *service) openStore(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	svc.storeDesc += ", through the outbox in " + ob.Dir
-	svc.writer = &watchedWriter{w: svc.outbox, readings: svc.readings}
+	if oo, ok := svc.observer.(OutboxObserver); ok {
+		oo.Outbox(svc.outbox.Stats)
+	}
+	svc.group = store.NewGroupWriter(svc.outbox, groupOptions)
+	svc.writer = &watchedWriter{w: svc.group, readings: svc.readings, observer: svc.observer}
 	return nil
 }
 
-// addJobs schedules every device; they start polling with runner.Start.
-func (svc *service) addJobs() error {
-	r, err := collectors.NewRunner(svc.writer, collectors.RunnerOptions{Logger: svc.log, Registerer: svc.reg})
+func (svc *service) newRunner(stopTimeout time.Duration) error {
+	r, err := collectors.NewRunner(svc.writer, collectors.RunnerOptions{Logger: svc.log, Registerer: svc.reg,
+		StopTimeout: stopTimeout})
 	if err != nil {
 		return err
 	}
 	svc.runner = r
-	for i, j := range svc.jobs {
-		if err := r.Add(j); err != nil {
+	return nil
+}
+
+// groupOptions gather the polls of up to a second into one write: one
+// transaction of the embedded store, or one outbox row and one request to
+// InfluxDB. A poll's job waits that long for its write (the samples' times
+// are their slots, so the delay changes nothing stored), so the linger is
+// kept below a tenth of the shortest interval (lingerFor): a device's next
+// poll must not find the last one still writing.
+var groupOptions = store.GroupOptions{Linger: time.Second, MaxSamples: 5000}
+
+// lingerFor is the group linger for devices polled as often as every
+// shortest: a tenth of it, between 10 ms and a second.
+func lingerFor(shortest time.Duration) time.Duration {
+	if shortest <= 0 {
+		return groupOptions.Linger
+	}
+	return min(max(shortest/10, 10*time.Millisecond), groupOptions.Linger)
+}
+
+// fitLinger sets the group linger for the shortest interval of cfg's
+// devices.
+func (svc *service) fitLinger(cfg *config.Config) {
+	if svc.group == nil {
+		return
+	}
+	shortest := time.Duration(0)
+	for _, d := range cfg.Devices {
+		if iv := collection.Interval(cfg, d); iv > 0 && (shortest == 0 || iv < shortest) {
+			shortest = iv
+		}
+	}
+	svc.group.SetLinger(lingerFor(shortest))
+}
+
+// addJobs schedules devices (they start polling with runner.Start, or at
+// once when it runs). The runner owns a job's collector once added; on
+// error the jobs not added are closed.
+func (svc *service) addJobs(cfg *config.Config, jobs []collectors.Job) error {
+	for k, j := range jobs {
+		if err := svc.runner.Add(j); err != nil {
+			closeJobs(jobs[k:])
 			return err
 		}
-		svc.added++
-		d := svc.devices[i]
-		attrs := []any{"device", d.Name, "protocol", d.Protocol, "address", d.Address, "interval", d.Interval.Std().String()}
-		if d.Protocol == config.ProtocolSNMP {
-			profile := d.Profile
-			if profile == "" {
-				profile = "(detect)"
+		d := cfg.Devices[slices.IndexFunc(cfg.Devices, func(d config.Device) bool { return d.Name == j.Target.Device })]
+		svc.devices[d.Name] = d
+		svc.polls.Add(d.Name)
+		if svc.log.Enabled(context.Background(), slog.LevelDebug) || len(jobs) <= 100 {
+			attrs := []any{"device", d.Name, "protocol", d.Protocol, "address", d.Address, "interval", j.Interval.String()}
+			if d.Protocol == config.ProtocolSNMP {
+				profile := d.Profile
+				if profile == "" {
+					profile = "(detect)"
+				}
+				attrs = append(attrs, "profile", profile)
 			}
-			attrs = append(attrs, "profile", profile)
+			svc.log.Info("device added", attrs...)
 		}
-		svc.log.Info("device added", attrs...)
 	}
-	if len(svc.jobs) == 0 {
-		svc.log.Warn("no devices configured: nothing to poll")
+	if len(jobs) > 100 {
+		svc.log.Info("devices added", "count", len(jobs))
 	}
 	return nil
 }
@@ -366,7 +529,7 @@ func (svc *service) summaries(ctx context.Context, every time.Duration) {
 				ok++
 			}
 		}
-		attrs := []any{"devices", len(svc.jobs), "answering", ok, "failing", failing, "not_yet_polled", never,
+		attrs := []any{"devices", len(svc.polls.Devices()), "answering", ok, "failing", failing, "not_yet_polled", never,
 			"samples_written", svc.writer.written()}
 		if svc.outbox != nil {
 			st := svc.outbox.Stats()
@@ -383,6 +546,16 @@ func (svc *service) stopRunner() error {
 	}
 	err := svc.runner.Shutdown()
 	svc.runner = nil
+	return err
+}
+
+// closeGroup writes what the group writer holds; the polls have stopped.
+func (svc *service) closeGroup() error {
+	if svc.group == nil {
+		return nil
+	}
+	err := svc.group.Close()
+	svc.group = nil
 	return err
 }
 
@@ -407,10 +580,9 @@ func (svc *service) flushOutbox() {
 // close releases whatever is still open; it may be called more than once.
 func (svc *service) close() error {
 	err := svc.stopRunner()
-	for _, j := range svc.jobs[svc.added:] { // built, never handed to the runner
-		err = errors.Join(err, j.Collector.Close())
-	}
-	svc.jobs = svc.jobs[:svc.added]
+	err = errors.Join(err, svc.closeGroup())
+	svc.singletons.stop()
+	err = errors.Join(err, svc.singletons.close())
 	if svc.outbox != nil {
 		err = errors.Join(err, svc.outbox.Close())
 		svc.outbox = nil
@@ -464,6 +636,7 @@ func (svc *service) health(ctx context.Context) server.Health {
 type watchedWriter struct {
 	w        store.Writer
 	readings *server.Readings
+	observer Observer
 
 	mu    sync.Mutex
 	err   error
@@ -485,6 +658,9 @@ func (w *watchedWriter) Write(ctx context.Context, batch []sample.Sample) error 
 	w.mu.Unlock()
 	if err == nil {
 		w.readings.Observe(batch)
+		if w.observer != nil {
+			w.observer.Written(len(batch))
+		}
 	}
 	return err
 }

@@ -65,3 +65,18 @@ func TestHealthFollowsTheStore(t *testing.T) {
 		t.Error("closed store reported healthy")
 	}
 }
+
+func TestLingerStaysBelowTheShortestInterval(t *testing.T) {
+	for _, tc := range []struct{ shortest, want time.Duration }{
+		{0, time.Second},
+		{time.Hour, time.Second},
+		{time.Minute, time.Second},
+		{5 * time.Second, 500 * time.Millisecond},
+		{time.Second, 100 * time.Millisecond},
+		{50 * time.Millisecond, 10 * time.Millisecond},
+	} {
+		if got := lingerFor(tc.shortest); got != tc.want {
+			t.Errorf("lingerFor(%s) = %s, want %s", tc.shortest, got, tc.want)
+		}
+	}
+}

@@ -56,11 +56,28 @@ func (p *Polls) Fail(device string, t time.Time, err error) int {
 	return st.Failures
 }
 
+// Failures returns the device's failed polls since its last good one.
+func (p *Polls) Failures(device string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st, ok := p.state[device]; ok {
+		return st.Failures
+	}
+	return 0
+}
+
 // SetProfile records what a device was detected as.
 func (p *Polls) SetProfile(device, profile string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.get(device).Profile = profile
+}
+
+// Add lists a device (it joined the configuration) before its first poll.
+func (p *Polls) Add(device string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.get(device)
 }
 
 // Remove forgets a device (it left the configuration).

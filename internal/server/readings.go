@@ -18,26 +18,38 @@ import (
 // exported: a device that stopped answering must not look steady.
 type Readings struct {
 	mu     sync.Mutex
-	latest map[sample.Series]sample.Sample
+	latest map[sample.Series]*reading
 	// StaleAfter (default 15 min) drops values not refreshed since.
 	StaleAfter time.Duration
 	now        func() time.Time
 }
 
+// reading is a series' latest value: its own copy of the fields, reused
+// from poll to poll, so that the polls' batches are not kept alive.
+type reading struct {
+	t      time.Time
+	fields []sample.Field
+}
+
 // NewReadings returns an empty Readings.
 func NewReadings() *Readings {
-	return &Readings{latest: map[sample.Series]sample.Sample{}, StaleAfter: 15 * time.Minute, now: time.Now}
+	return &Readings{latest: map[sample.Series]*reading{}, StaleAfter: 15 * time.Minute, now: time.Now}
 }
 
 // Observe records a stored batch.
 func (r *Readings) Observe(batch []sample.Sample) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, s := range batch {
-		if old, ok := r.latest[s.Series]; ok && old.Time.After(s.Time) {
+	for i := range batch {
+		s := &batch[i]
+		old, ok := r.latest[s.Series]
+		if !ok {
+			old = &reading{}
+			r.latest[s.Series] = old
+		} else if old.t.After(s.Time) {
 			continue
 		}
-		r.latest[s.Series] = s
+		old.t, old.fields = s.Time, append(old.fields[:0], s.Fields...)
 	}
 }
 
@@ -100,11 +112,11 @@ func (r *Readings) Collect(ch chan<- prometheus.Metric) {
 	defer r.mu.Unlock()
 	cutoff := r.now().Add(-r.StaleAfter)
 	for ser, s := range r.latest {
-		if s.Time.Before(cutoff) {
+		if s.t.Before(cutoff) {
 			continue
 		}
 		labels := []string{ser.Site, ser.Room, ser.Rack, ser.Device, ser.Class, ser.Meter, ser.Source}
-		for _, f := range s.Fields {
+		for _, f := range s.fields {
 			if f.Kind == sample.Text {
 				if ser.Measurement == sample.Device && f.Name == "power_state" && f.Text != "" {
 					ch <- prometheus.MustNewConstMetric(powerStateDesc, prometheus.GaugeValue, 1, append(labels, strings.ToLower(f.Text))...)

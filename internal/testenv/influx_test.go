@@ -118,3 +118,10 @@ func TestModuleRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRedisAnswers(t *testing.T) {
+	r := Redis(t)
+	if err := ping(r.Addr); err != nil {
+		t.Fatalf("redis-server on %s: %v", r.Addr, err)
+	}
+}

@@ -116,6 +116,8 @@ type Baseline struct {
 	// reading out makes the deviation what a new reading's is: measured
 	// against a median it took no part in. (Against the slot's own median,
 	// 8 weeks understate the spread by about a fifth, 4 weeks by more.)
+	// Slots whose readings are all at or below Options.FloorW (equipment
+	// switched off in that hour every week) are left out.
 	RelMAD float64
 	// Scale is each slot's spread, RelMAD × its median, at least the floor.
 	Scale [HoursPerWeek]float64
@@ -199,6 +201,13 @@ func (b *Builder) Build(points []Point, to time.Time, loc *time.Location, o Opti
 		}
 		m := Median(v) // sorts v
 		bl.Median[s] = m
+		if v[len(v)-1] <= o.FloorW {
+			// Equipment off in this hour every week (an outlet a power
+			// policy switches off): its readings have no spread to tell,
+			// and pooled in they would make the spread of the hours it is
+			// on look like none.
+			continue
+		}
 		for i, x := range v {
 			b.dev = append(b.dev, math.Abs(x-medianWithout(v, i))/bl.ref(m))
 		}

@@ -102,6 +102,38 @@ func TestBuildAndScore(t *testing.T) {
 	}
 }
 
+// TestOffHoursLeaveTheSpreadAlone: a meter that reads 0 W in the hours a
+// power policy keeps its equipment off (here every hour but 08:00-16:00 on
+// weekdays) has the spread of the hours it is on, not none: its ordinary
+// variation in working hours is no deviation.
+func TestOffHoursLeaveTheSpreadAlone(t *testing.T) {
+	loc := cph(t)
+	vals := []float64{100, 110, 90, 100, 105, 95, 100, 100} // deviations 0, 10, 10, 0, 5, 5, 0, 0 %: RelMAD 2.5 %
+	pts := weeks(8, vals)
+	for i := range pts {
+		l := pts[i].Hour.In(loc)
+		if l.Weekday() == time.Saturday || l.Weekday() == time.Sunday || l.Hour() < 8 || l.Hour() >= 16 {
+			pts[i].W = 0
+		}
+	}
+	to := monday.Add(8 * 7 * 24 * time.Hour)
+	bl, err := Build(pts, to, loc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(bl.RelMAD-0.025) > 1e-9 {
+		t.Errorf("RelMAD %v, want 0.025, the spread of the hours it is on", bl.RelMAD)
+	}
+	// Monday 10:00, median 100 × 1.10: a reading 5 % up is well within it.
+	if z, _, _, ok := bl.Score(to.Add(10*time.Hour), 115.5); !ok || math.Abs(z) > 2 {
+		t.Errorf("z of a reading 5 %% above the median: %v (ok %v), want |z| < 2", z, ok)
+	}
+	// Monday 03:00, off: a reading of 0 is no deviation.
+	if z, _, _, ok := bl.Score(to.Add(3*time.Hour), 0); !ok || z != 0 {
+		t.Errorf("z of an off hour: %v (ok %v), want 0", z, ok)
+	}
+}
+
 func TestBuildShortHistory(t *testing.T) {
 	loc := cph(t)
 	pts := weeks(3, []float64{100})

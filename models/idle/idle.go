@@ -29,6 +29,9 @@ const (
 	PoENight    Kind = "poe_night"    // switch the PoE port off at night
 )
 
+// Kinds lists every kind of candidate.
+var Kinds = []Kind{Server, ServerNight, Outlet, PoENight}
+
 // Confidence says how sure a candidate is.
 type Confidence string
 

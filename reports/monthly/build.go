@@ -323,12 +323,19 @@ func gridOf(sites []accounting.Site, t accounting.Totals) Grid {
 			PlainGPerKWh: s.Location.PlainGPerKWh, AreaMonthGPerKW: s.AreaPlainMean})
 		hours = append(hours, s.Hours...)
 	}
-	for _, k := range []grid.Source{grid.Measured, grid.SameHourOfWeek, grid.AnnualFactor} {
+	for _, k := range grid.SourceOrder {
+		if k == grid.BuiltInHourly || k == grid.BuiltInAnnual {
+			if by[string(k)] == 0 {
+				continue // listed only when used, beside the stored sources
+			}
+		}
 		g.EnergyBySource = append(g.EnergyBySource, Source{Source: string(k), EnergyKWh: by[string(k)]})
 	}
-	// Stored Energinet data lies behind every hour that is measured or
-	// borrowed from the same hour of a nearby week.
-	g.Energinet = by[string(grid.Measured)] > 0 || by[string(grid.SameHourOfWeek)] > 0
+	// Energinet's data, stored or built in, lies behind every hour but
+	// those of an annual factor from the config.
+	for _, k := range []grid.Source{grid.Measured, grid.SameHourOfWeek, grid.BuiltInHourly, grid.BuiltInAnnual} {
+		g.Energinet = g.Energinet || by[string(k)] > 0
+	}
 	g.HourOfDay = accounting.HourOfDayProfile(hours, danish)
 	return g
 }

@@ -31,9 +31,9 @@ type Job struct {
 	Config *config.Config
 	Mailer *delivery.Mailer // nil: no e-mail
 	Logger *slog.Logger
-	// PowerDown and Anomalies, as in Params.
-	PowerDown func(ctx context.Context, p accounting.Period) (*PowerDown, error)
-	Anomalies func(ctx context.Context, p accounting.Period) (*Anomalies, error)
+	// PowerDown and Anomalies, as in Params (NewJob sets the real ones).
+	PowerDown SectionSource[PowerDown]
+	Anomalies SectionSource[Anomalies]
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -42,7 +42,7 @@ type Job struct {
 // SMTP password is read here, once: a *delivery.SecretError is a
 // configuration problem).
 func NewJob(cfg *config.Config, log *slog.Logger) (*Job, error) {
-	j := &Job{Config: cfg, Logger: log}
+	j := &Job{Config: cfg, Logger: log, PowerDown: ControllerSavings, Anomalies: DetectedAnomalies}
 	if j.Logger == nil {
 		j.Logger = slog.Default()
 	}

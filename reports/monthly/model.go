@@ -161,15 +161,35 @@ type PowerDownPolicy struct {
 // detection ran.
 type Anomalies struct {
 	Items []Anomaly `json:"items"`
+	// Idle are the top idle-equipment candidates at the month's end,
+	// ranked by the energy switching them off would save a year.
+	Idle []IdleCandidate `json:"idle,omitempty"`
 }
 
 // Anomaly is one finding.
 type Anomaly struct {
-	Device string  `json:"device"`
-	Site   string  `json:"site"`
-	Kind   string  `json:"kind"` // idle, night-load, spike, …
-	Detail string  `json:"detail"`
-	KWh    float64 `json:"kwh"`
+	Device string `json:"device"`
+	Site   string `json:"site"`
+	Meter  string `json:"meter,omitempty"`
+	Kind   string `json:"kind"` // deviation, drift, flatline, counter_reset, …
+	// Detail is the detector's plain-language explanation (English; the
+	// PDF shows the translated kind instead, the JSON both).
+	Detail string    `json:"detail"`
+	Start  time.Time `json:"start"`
+	Open   bool      `json:"open"`
+	KWh    float64   `json:"kwh"`
+}
+
+// IdleCandidate is equipment that could be switched off or consolidated.
+type IdleCandidate struct {
+	Device             string  `json:"device"`
+	Site               string  `json:"site"`
+	Meter              string  `json:"meter,omitempty"`
+	Kind               string  `json:"kind"` // server, server_night, outlet, poe_night
+	MeanW              float64 `json:"mean_w"`
+	SavedKWhPerYear    float64 `json:"saved_kwh_per_year"`
+	SavedKgCO2ePerYear float64 `json:"saved_kg_co2e_per_year"`
+	Evidence           string  `json:"evidence"`
 }
 
 // Quality is section 9: how much of the figures rests on measurement.

@@ -654,18 +654,49 @@ func (w *reportWriter) powerDown() {
 		d.Subheading(p.T("anomaly.heading"))
 		if len(a.Items) == 0 {
 			d.Para(p.T("anomaly.none"))
-			return
-		}
-		var rows [][]string
-		for _, x := range a.Items {
-			kind := "anomaly.kind." + x.Kind
-			if !i18n.Has(kind) {
-				kind = "anomaly.kind.other"
+		} else {
+			var rows [][]string
+			for _, x := range a.Items {
+				kind := "anomaly.kind." + x.Kind
+				if !i18n.Has(kind) {
+					kind = "anomaly.kind.other"
+				}
+				what := x.Device
+				if x.Meter != "" && x.Meter != "total" {
+					what += " " + x.Meter
+				}
+				if what == "" {
+					what = x.Site
+				}
+				since := x.Start.In(danish).Format("02.01. 15:04")
+				if x.Open {
+					since += " " + p.T("anomaly.open")
+				}
+				rows = append(rows, []string{what, x.Site, p.T(kind), since})
 			}
-			rows = append(rows, []string{x.Device, x.Site, p.T(kind), p.Num(x.KWh, 1)})
+			d.Table([]Column{{Title: p.T("table.device"), Width: 1.8}, {Title: p.T("table.site"), Width: 1.4},
+				{Title: p.T("anomaly.kind"), Width: 2.2}, {Title: p.T("anomaly.since"), Width: 1.3}}, rows, nil)
+			d.Small(p.T("anomaly.more"))
 		}
-		d.Table([]Column{{Title: p.T("table.device"), Width: 1.6}, {Title: p.T("table.site"), Width: 1.5},
-			{Title: p.T("anomaly.kind"), Width: 2}, {Title: p.T("table.energy") + " (kWh)", Width: 1.2, Align: "R"}}, rows, nil)
+		if len(a.Idle) > 0 {
+			d.Subheading(p.T("idle.heading"))
+			var rows [][]string
+			for _, x := range a.Idle {
+				kind := "idle.kind." + x.Kind
+				if !i18n.Has(kind) {
+					kind = "anomaly.kind.other"
+				}
+				what := x.Device
+				if x.Meter != "" && x.Meter != "total" {
+					what += " " + x.Meter
+				}
+				rows = append(rows, []string{what, x.Site, p.T(kind), p.Num(x.MeanW, 0), p.Num(x.SavedKWhPerYear, 0), p.Num(x.SavedKgCO2ePerYear, 1)})
+			}
+			d.Table([]Column{{Title: p.T("table.device"), Width: 1.8}, {Title: p.T("table.site"), Width: 1.3},
+				{Title: p.T("idle.action"), Width: 1.9}, {Title: p.T("idle.mean_w"), Width: 0.9, Align: "R"},
+				{Title: p.T("idle.kwh"), Width: 1.1, Align: "R"}, {Title: p.T("idle.kg"), Width: 1.1, Align: "R"}}, rows, nil)
+			d.Small(p.T("idle.method"))
+		}
 	}
 }
 

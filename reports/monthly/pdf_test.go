@@ -118,7 +118,11 @@ func TestDanishPDFHasNoEnglish(t *testing.T) {
 	r := built(t)
 	r.PowerDown = &PowerDown{Policies: []PowerDownPolicy{{Name: "nat-weekend", Windows: 9, Devices: 12, KWhAvoided: 310.5, KgCO2eAvoided: 22.1}},
 		KWhAvoided: 310.5, KgCO2eAvoided: 22.1}
-	r.Anomalies = &Anomalies{Items: []Anomaly{{Device: "srv-1", Site: "aabenraa-sr2", Kind: "idle", KWh: 40}, {Device: "pdu-a1", Site: "odense-dc1", Kind: "unheard-of", KWh: 3}}}
+	r.Anomalies = &Anomalies{Items: []Anomaly{{Device: "srv-1", Site: "aabenraa-sr2", Kind: "flatline", Open: true,
+		Detail: "power_w has read 212.0 W for 9 hours", Start: time.Date(2025, 10, 7, 3, 0, 0, 0, time.UTC)},
+		{Device: "pdu-a1", Site: "odense-dc1", Kind: "unheard-of"}},
+		Idle: []IdleCandidate{{Device: "srv-9", Site: "odense-dc1", Kind: "server_night", MeanW: 180, SavedKWhPerYear: 870, SavedKgCO2ePerYear: 70.2,
+			Evidence: "night power within 5 % of its idle level on 29 of 30 nights"}}}
 	da := squash(pdfText(t, pdfOf(t, r, i18n.Danish)))
 	en := squash(pdfText(t, pdfOf(t, r, i18n.English)))
 	checked := 0
@@ -139,9 +143,17 @@ func TestDanishPDFHasNoEnglish(t *testing.T) {
 	if checked < 60 {
 		t.Errorf("only %d English fragments found in the English PDF: the check is not looking at the report", checked)
 	}
-	for _, w := range []string{"nat-weekend", "Tomgang: bruger strøm uden at arbejde", "Andet fund", "Sparet kWh"} {
+	for _, w := range []string{"nat-weekend", "Måleren viser samme værdi i timevis", "(varer ved)", "Andet fund", "Sparet kWh",
+		"Server i tomgang om", "kWh om året"} {
 		if !strings.Contains(da, w) {
 			t.Errorf("Danish PDF lacks %q", w)
+		}
+	}
+	// The detectors' explanations are English: the PDF shows the
+	// translated kind, the JSON the explanation.
+	for _, w := range []string{"has read 212.0 W", "within 5 % of its idle level"} {
+		if strings.Contains(da, w) || strings.Contains(en, w) {
+			t.Errorf("a detector's English explanation %q is in the PDF", w)
 		}
 	}
 }

@@ -28,11 +28,12 @@ type Params struct {
 	OutDir string    // "" the config's report.out_dir
 	// Generated is the report's date (default: now).
 	Generated time.Time
-	// PowerDown and Anomalies, when set, supply sections 7 and the
-	// anomalies for the period (the controller and the anomaly detection
-	// wire them); nil: not applied / not run.
-	PowerDown func(ctx context.Context, p accounting.Period) (*PowerDown, error)
-	Anomalies func(ctx context.Context, p accounting.Period) (*Anomalies, error)
+	// PowerDown and Anomalies, when set, supply section 7 and the
+	// anomalies for the period from the report's store (ControllerSavings
+	// and DetectedAnomalies are the real ones); nil: the section says
+	// nothing was applied / omits the anomalies.
+	PowerDown SectionSource[PowerDown]
+	Anomalies SectionSource[Anomalies]
 	Progress  func(step string)
 	// NoCache: account every month from the store, without the month
 	// cache (internal/monthcache).
@@ -125,12 +126,15 @@ func Produce(ctx context.Context, p Params) (*Report, Files, error) {
 		in.DefaultsFile = filepath.Base(f)
 	}
 	if p.PowerDown != nil {
-		if in.PowerDown, err = p.PowerDown(ctx, p.Period); err != nil {
+		if in.PowerDown, err = p.PowerDown(ctx, cfg, st, p.Period); err != nil {
 			return nil, Files{}, fmt.Errorf("report %s: power-down savings: %w", p.Period.Label(), err)
 		}
 	}
 	if p.Anomalies != nil {
-		if in.Anomalies, err = p.Anomalies(ctx, p.Period); err != nil {
+		if p.Progress != nil {
+			p.Progress("looking for anomalies and idle equipment")
+		}
+		if in.Anomalies, err = p.Anomalies(ctx, cfg, st, p.Period); err != nil {
 			return nil, Files{}, fmt.Errorf("report %s: anomalies: %w", p.Period.Label(), err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -70,6 +71,7 @@ func BenchmarkInflux(b *testing.B) {
 	defer down.Close()
 	k := 0
 	run := func(b *testing.B, w store.Writer, after func() error) {
+		srv0, cli0 := testenv.ProcessCPU(srv.PID()), testenv.ProcessCPU(os.Getpid())
 		for i := 0; i < b.N; i++ {
 			batch := benchSamples(k)
 			k++
@@ -80,7 +82,14 @@ func BenchmarkInflux(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "points/s")
+		points := float64(b.N * benchBatch)
+		b.ReportMetric(points/b.Elapsed().Seconds(), "points/s")
+		// The client's cost per point (ecometer: encode, and for the
+		// outbox commit, read back, forward, delete) next to the server's.
+		if srv1, cli1 := testenv.ProcessCPU(srv.PID()), testenv.ProcessCPU(os.Getpid()); srv0 >= 0 && srv1 >= 0 {
+			b.ReportMetric((cli1-cli0).Seconds()*1e6/points, "client-cpu-µs/point")
+			b.ReportMetric((srv1-srv0).Seconds()*1e6/points, "influxd-cpu-µs/point")
+		}
 	}
 	b.Run("direct", func(b *testing.B) { run(b, down, func() error { return nil }) })
 	b.Run("outbox", func(b *testing.B) {

@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package bench
 
 import (
 	"runtime"
@@ -8,18 +8,18 @@ import (
 	"time"
 )
 
-// usage is the process's CPU time so far and its peak resident set.
-type usage struct {
+// Usage is the process's CPU time so far and its peak resident set.
+type Usage struct {
 	CPU    time.Duration // user + system
 	MaxRSS int64         // bytes
 }
 
-func readUsage() (usage, error) {
+func ReadUsage() (Usage, error) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return usage{}, err
+		return Usage{}, err
 	}
-	u := usage{CPU: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), MaxRSS: int64(ru.Maxrss)}
+	u := Usage{CPU: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), MaxRSS: int64(ru.Maxrss)}
 	if runtime.GOOS != "darwin" && runtime.GOOS != "ios" {
 		u.MaxRSS *= 1024 // kilobytes everywhere but on Apple systems
 	}
