@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ecometer/ecometer/reports/pdfdoc"
+
 	"gonum.org/v1/plot"
 
 	"github.com/ecometer/ecometer/internal/accounting"
@@ -29,7 +31,7 @@ func writePDF(w io.Writer, r *Report, lang i18n.Lang) (*i18n.Printer, error) {
 	period, _ := time.Parse("2006-01", r.Month)
 	monthName := p.MonthYear(period.Year(), period.Month())
 	title := p.T("doc.title")
-	d := NewDoc(Options{Title: title + " · " + monthName, Subtitle: p.T("doc.subtitle", strings.Join(r.Sites, ", ")),
+	d := pdfdoc.New(pdfdoc.Options{Title: title + " · " + monthName, Subtitle: p.T("doc.subtitle", strings.Join(r.Sites, ", ")),
 		Author: "ecometer", Created: r.Generated,
 		Footer: func(page int) string { return p.T("doc.footer", p.Date(local(r.Generated)), page) }})
 	rw := &reportWriter{d: d, p: p, r: r, month: monthName}
@@ -59,7 +61,7 @@ func writePDF(w io.Writer, r *Report, lang i18n.Lang) (*i18n.Printer, error) {
 func local(t time.Time) time.Time { return t.In(danish) }
 
 type reportWriter struct {
-	d      *Doc
+	d      *pdfdoc.Doc
 	p      *i18n.Printer
 	r      *Report
 	month  string
@@ -156,7 +158,7 @@ func (w *reportWriter) summary() {
 			pue, pueNote = p.T("summary.pue.persite"), strings.Join(parts, "; ")
 		}
 	}
-	d.KeyFigures([]KeyFigure{
+	d.KeyFigures([]pdfdoc.KeyFigure{
 		{Label: p.T("summary.energy"), Value: w.kwh(t.EnergyKWh), Note: w.changeNote(s.Previous, s.Previous.Energy)},
 		{Label: p.T("summary.location"), Value: w.kg(t.LocationKgCO2e), Note: w.changeNote(s.Previous, s.Previous.Location)},
 		{Label: p.T("summary.market"), Value: market, Note: marketNote},
@@ -174,7 +176,7 @@ func (w *reportWriter) summary() {
 	d.Small(p.T("summary.scope2"))
 
 	// Comparison table.
-	cols := []Column{{Title: "", Width: 2.2}, {Title: w.month, Width: 1.6, Align: "R"},
+	cols := []pdfdoc.Column{{Title: "", Width: 2.2}, {Title: w.month, Width: 1.6, Align: "R"},
 		{Title: p.Label(s.Previous.Month), Width: 1.6, Align: "R"}, {Title: p.T("table.change"), Width: 1.1, Align: "R"},
 		{Title: p.Label(s.YearBefore.Month), Width: 1.6, Align: "R"}, {Title: p.T("table.change"), Width: 1.1, Align: "R"}}
 	cell := func(c Compared, v float64, ok bool, ch *accounting.Change) (string, string) {
@@ -229,7 +231,7 @@ func (w *reportWriter) summary() {
 
 	// Per site.
 	d.Subheading(p.T("summary.sites"))
-	cols = []Column{{Title: p.T("table.site"), Width: 1.6}, {Title: p.T("table.energy") + " (" + unitKWh + ")", Width: 1.3, Align: "R"},
+	cols = []pdfdoc.Column{{Title: p.T("table.site"), Width: 1.6}, {Title: p.T("table.energy") + " (" + unitKWh + ")", Width: 1.3, Align: "R"},
 		{Title: p.T("table.location") + " (" + unitKg + ")", Width: 1.5, Align: "R"}, {Title: p.T("table.market") + " (" + unitKg + ")", Width: 1.5, Align: "R"},
 		{Title: "PUE", Width: 1.2, Align: "R"}, {Title: p.T("table.coverage"), Width: 1, Align: "R"}}
 	rows = nil
@@ -371,7 +373,7 @@ func (w *reportWriter) target() error {
 			}
 			rows = append(rows, []string{s.name, p.Pct(s.s.CVRMSEPct, 1), p.Pct(s.s.NMBEPct, 1), ok})
 		}
-		d.Table([]Column{{Title: p.T("target.fit.series"), Width: 2}, {Title: "CV(RMSE)", Width: 1, Align: "R"},
+		d.Table([]pdfdoc.Column{{Title: p.T("target.fit.series"), Width: 2}, {Title: "CV(RMSE)", Width: 1, Align: "R"},
 			{Title: "NMBE", Width: 1, Align: "R"}, {Title: p.T("target.fit.verdict"), Width: 2.4}}, rows, nil)
 		d.Small(p.T("target.fit.note", f.HistoryMonths))
 	}
@@ -413,7 +415,7 @@ func (w *reportWriter) change() error {
 		dir = "change.rose"
 	}
 	d.Image(img, chartW, 55, p.T(dir, w.kg(math.Abs(c.TotalKgCO2e)), before, after, w.kg(c.GridKgCO2e), w.kg(c.UsageKgCO2e)))
-	d.Table([]Column{{Title: "", Width: 2}, {Title: before, Width: 1.6, Align: "R"}, {Title: after, Width: 1.6, Align: "R"}},
+	d.Table([]pdfdoc.Column{{Title: "", Width: 2}, {Title: before, Width: 1.6, Align: "R"}, {Title: after, Width: 1.6, Align: "R"}},
 		[][]string{
 			{p.T("table.energy") + " (" + unitKWh + ")", p.Num(c.Before.EnergyKWh, 0), p.Num(c.After.EnergyKWh, 0)},
 			{p.T("change.intensity"), p.Num(c.Before.IntensityGPerKWh, 1), p.Num(c.After.IntensityGPerKWh, 1)},
@@ -433,7 +435,7 @@ func (w *reportWriter) breakdown() error {
 		for _, g := range gs {
 			rows = append(rows, []string{w.groupKey(g.Key), g.Site, p.Num(g.EnergyKWh, 0), p.Num(g.LossesKWh, 0), p.Pct(g.CoveragePct, 1)})
 		}
-		d.Table([]Column{{Title: p.T("table.group"), Width: 1.8}, {Title: p.T("table.site"), Width: 1.6},
+		d.Table([]pdfdoc.Column{{Title: p.T("table.group"), Width: 1.8}, {Title: p.T("table.site"), Width: 1.6},
 			{Title: p.T("table.energy") + " (kWh)", Width: 1.3, Align: "R"}, {Title: p.T("table.losses"), Width: 1.6, Align: "R"},
 			{Title: p.T("table.coverage.low"), Width: 1.2, Align: "R"}}, rows, nil)
 	}
@@ -467,14 +469,14 @@ func (w *reportWriter) breakdown() error {
 	for i, g := range b.Top {
 		rows = append(rows, []string{fmt.Sprint(i + 1), g.Key, g.Site, p.Num(g.EnergyKWh, 0), p.Pct(g.CoveragePct, 1)})
 	}
-	d.Table([]Column{{Title: "#", Width: 0.4, Align: "R"}, {Title: p.T("table.device"), Width: 1.8}, {Title: p.T("table.site"), Width: 1.6},
+	d.Table([]pdfdoc.Column{{Title: "#", Width: 0.4, Align: "R"}, {Title: p.T("table.device"), Width: 1.8}, {Title: p.T("table.site"), Width: 1.6},
 		{Title: p.T("table.energy") + " (kWh)", Width: 1.3, Align: "R"}, {Title: p.T("table.coverage"), Width: 1.1, Align: "R"}}, rows, nil)
 	d.Subheading(p.T("breakdown.balances"))
 	rows = nil
 	for _, x := range b.Balances {
 		rows = append(rows, []string{x.Meter, x.Site, p.T("level." + x.Level), p.Num(x.MeasuredKWh, 0), p.Num(x.AttributedKWh, 0), p.Num(x.UnmeteredKWh, 0)})
 	}
-	d.Table([]Column{{Title: p.T("table.meter"), Width: 1.7}, {Title: p.T("table.site"), Width: 1.5}, {Title: p.T("table.level"), Width: 0.9},
+	d.Table([]pdfdoc.Column{{Title: p.T("table.meter"), Width: 1.7}, {Title: p.T("table.site"), Width: 1.5}, {Title: p.T("table.level"), Width: 0.9},
 		{Title: p.T("table.measured"), Width: 1.2, Align: "R"}, {Title: p.T("table.attributed"), Width: 1.4, Align: "R"},
 		{Title: p.T("table.unmetered"), Width: 1.4, Align: "R"}}, rows, nil)
 	d.Small(p.T("breakdown.balances.note"))
@@ -548,7 +550,7 @@ func (w *reportWriter) pue() error {
 	d.Subheading(p.T("eed.heading"))
 	d.Para(p.T("eed.intro"))
 	var rows [][]string
-	var fills []*Fill
+	var fills []*pdfdoc.Fill
 	for _, e := range r.EED {
 		val := "–"
 		if e.Value != nil {
@@ -562,14 +564,14 @@ func (w *reportWriter) pue() error {
 		rows = append(rows, []string{p.T("eed." + e.Key), p.T("eed.ref." + e.Key), p.T("eed.status." + e.Status), val, p.T("eed.basis." + e.Basis)})
 		switch e.Status {
 		case Supplied:
-			fills = append(fills, &okFill)
+			fills = append(fills, &pdfdoc.OKFill)
 		case Partial:
-			fills = append(fills, &warnFill)
+			fills = append(fills, &pdfdoc.WarnFill)
 		default:
 			fills = append(fills, nil)
 		}
 	}
-	d.Table([]Column{{Title: p.T("eed.col.item"), Width: 2.1}, {Title: p.T("eed.col.ref"), Width: 2}, {Title: p.T("eed.col.status"), Width: 1.1},
+	d.Table([]pdfdoc.Column{{Title: p.T("eed.col.item"), Width: 2.1}, {Title: p.T("eed.col.ref"), Width: 2}, {Title: p.T("eed.col.status"), Width: 1.1},
 		{Title: p.T("eed.col.value"), Width: 1.3, Align: "R"}, {Title: p.T("eed.col.basis"), Width: 2.6}}, rows, fills)
 	d.Small(p.T("eed.note"))
 	return nil
@@ -583,7 +585,7 @@ func (w *reportWriter) gridSection() error {
 	for _, s := range g.Sites {
 		rows = append(rows, []string{s.Site, s.Area, p.Num(s.WeightedGPerKWh, 1), p.Num(s.PlainGPerKWh, 1), p.Num(s.AreaMonthGPerKW, 1)})
 	}
-	d.Table([]Column{{Title: p.T("table.site"), Width: 1.5}, {Title: p.T("grid.area"), Width: 0.8},
+	d.Table([]pdfdoc.Column{{Title: p.T("table.site"), Width: 1.5}, {Title: p.T("grid.area"), Width: 0.8},
 		{Title: p.T("grid.weighted"), Width: 1.6, Align: "R"}, {Title: p.T("grid.plain"), Width: 1.6, Align: "R"},
 		{Title: p.T("grid.areamonth"), Width: 1.6, Align: "R"}}, rows, nil)
 	var kwh, plain, weighted, hx []float64
@@ -645,7 +647,7 @@ func (w *reportWriter) powerDown() {
 		for _, x := range pd.Policies {
 			rows = append(rows, []string{x.Name, fmt.Sprint(x.Windows), fmt.Sprint(x.Devices), p.Num(x.KWhAvoided, 1), p.Num(x.KgCO2eAvoided, 1)})
 		}
-		d.Table([]Column{{Title: p.T("powerdown.policy"), Width: 2}, {Title: p.T("powerdown.windows"), Width: 1, Align: "R"},
+		d.Table([]pdfdoc.Column{{Title: p.T("powerdown.policy"), Width: 2}, {Title: p.T("powerdown.windows"), Width: 1, Align: "R"},
 			{Title: p.T("powerdown.devices"), Width: 1, Align: "R"}, {Title: p.T("powerdown.kwh"), Width: 1.3, Align: "R"},
 			{Title: p.T("powerdown.kg"), Width: 1.3, Align: "R"}}, rows, nil)
 		d.Small(p.T("powerdown.method"))
@@ -674,7 +676,7 @@ func (w *reportWriter) powerDown() {
 				}
 				rows = append(rows, []string{what, x.Site, p.T(kind), since})
 			}
-			d.Table([]Column{{Title: p.T("table.device"), Width: 1.8}, {Title: p.T("table.site"), Width: 1.4},
+			d.Table([]pdfdoc.Column{{Title: p.T("table.device"), Width: 1.8}, {Title: p.T("table.site"), Width: 1.4},
 				{Title: p.T("anomaly.kind"), Width: 2.2}, {Title: p.T("anomaly.since"), Width: 1.3}}, rows, nil)
 			d.Small(p.T("anomaly.more"))
 		}
@@ -692,7 +694,7 @@ func (w *reportWriter) powerDown() {
 				}
 				rows = append(rows, []string{what, x.Site, p.T(kind), p.Num(x.MeanW, 0), p.Num(x.SavedKWhPerYear, 0), p.Num(x.SavedKgCO2ePerYear, 1)})
 			}
-			d.Table([]Column{{Title: p.T("table.device"), Width: 1.8}, {Title: p.T("table.site"), Width: 1.3},
+			d.Table([]pdfdoc.Column{{Title: p.T("table.device"), Width: 1.8}, {Title: p.T("table.site"), Width: 1.3},
 				{Title: p.T("idle.action"), Width: 1.9}, {Title: p.T("idle.mean_w"), Width: 0.9, Align: "R"},
 				{Title: p.T("idle.kwh"), Width: 1.1, Align: "R"}, {Title: p.T("idle.kg"), Width: 1.1, Align: "R"}}, rows, nil)
 			d.Small(p.T("idle.method"))
@@ -712,7 +714,7 @@ func (w *reportWriter) embodied() {
 	for _, c := range e.ByClass {
 		rows = append(rows, []string{c.Class, fmt.Sprint(c.Assets), fmt.Sprint(c.ProductFootprint), fmt.Sprint(c.ClassDefault), fmt.Sprint(c.Missing), p.Num(c.KgCO2e, 1)})
 	}
-	d.Table([]Column{{Title: p.T("embodied.class"), Width: 1.5}, {Title: p.T("embodied.assets"), Width: 0.9, Align: "R"},
+	d.Table([]pdfdoc.Column{{Title: p.T("embodied.class"), Width: 1.5}, {Title: p.T("embodied.assets"), Width: 0.9, Align: "R"},
 		{Title: p.T("embodied.product"), Width: 1.3, Align: "R"}, {Title: p.T("embodied.default"), Width: 1.3, Align: "R"},
 		{Title: p.T("embodied.missing"), Width: 1, Align: "R"}, {Title: unitKg, Width: 1.2, Align: "R"}}, rows, nil)
 	if len(e.Extensions) > 0 {
@@ -726,7 +728,7 @@ func (w *reportWriter) embodied() {
 			rows = append(rows, []string{x.Class, p.T("embodied.ext.years", p.Num(x.FromYears, 0), p.Num(x.ToYears, 0)), per,
 				fmt.Sprint(x.Assets), p.Num(x.AssetsKgCO2ePerYr, 1)})
 		}
-		d.Table([]Column{{Title: p.T("embodied.class"), Width: 1.3}, {Title: p.T("embodied.ext.lifetime"), Width: 1.4},
+		d.Table([]pdfdoc.Column{{Title: p.T("embodied.class"), Width: 1.3}, {Title: p.T("embodied.ext.lifetime"), Width: 1.4},
 			{Title: p.T("embodied.ext.per"), Width: 1.6, Align: "R"}, {Title: p.T("embodied.assets"), Width: 0.9, Align: "R"},
 			{Title: p.T("embodied.ext.fleet"), Width: 1.6, Align: "R"}}, rows, nil)
 		d.Small(p.T("embodied.ext.note"))
@@ -739,7 +741,7 @@ func (w *reportWriter) quality() {
 	q := r.Quality
 	d.Heading(p.T("quality.heading"))
 	var rows [][]string
-	var fills []*Fill
+	var fills []*pdfdoc.Fill
 	for _, s := range q.Sites {
 		fb := "–"
 		if len(s.FallbackBases) > 0 {
@@ -752,12 +754,12 @@ func (w *reportWriter) quality() {
 		rows = append(rows, []string{s.Site, p.Pct(s.CoveragePct, 1), fmt.Sprintf("%d / %d", s.HoursWithEnergy, s.HoursInMonth),
 			p.Pct(s.FallbackSharePct, 1), fb, pue})
 		if s.CoveragePct < r.MinCoveragePct {
-			fills = append(fills, &warnFill)
+			fills = append(fills, &pdfdoc.WarnFill)
 		} else {
 			fills = append(fills, nil)
 		}
 	}
-	d.Table([]Column{{Title: p.T("table.site"), Width: 1.5}, {Title: p.T("table.coverage"), Width: 1, Align: "R"},
+	d.Table([]pdfdoc.Column{{Title: p.T("table.site"), Width: 1.5}, {Title: p.T("table.coverage"), Width: 1, Align: "R"},
 		{Title: p.T("quality.hours"), Width: 1.1, Align: "R"}, {Title: p.T("quality.fallback"), Width: 1.3, Align: "R"},
 		{Title: p.T("quality.bases"), Width: 2}, {Title: "PUE", Width: 0.9}}, rows, fills)
 	if len(q.Devices) == 0 {
@@ -777,7 +779,7 @@ func (w *reportWriter) quality() {
 			}
 			rows = append(rows, []string{x.Device, x.Site, p.Pct(x.CoveragePct, 1), state})
 		}
-		d.Table([]Column{{Title: p.T("table.device"), Width: 1.6}, {Title: p.T("table.site"), Width: 1.5},
+		d.Table([]pdfdoc.Column{{Title: p.T("table.device"), Width: 1.6}, {Title: p.T("table.site"), Width: 1.5},
 			{Title: p.T("table.coverage"), Width: 1, Align: "R"}, {Title: p.T("quality.state"), Width: 2.5}}, rows, nil)
 	}
 	for _, s := range q.Sites {
