@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -91,7 +90,7 @@ func runCO2Target(ctx context.Context, opts co2TargetOptions, s streams) error {
 		// every month is read.
 		if c, err := monthcache.OpenDefault(ctx, cfg, cfg.Sites, v.st, time.Now()); err == nil {
 			ms.Keep(c)
-		} else if !errors.Is(err, monthcache.ErrUnversioned) {
+		} else if !monthcache.Skippable(err) {
 			fmt.Fprintf(s.ErrOut, "co2 target: month cache not used: %v\n", err)
 		}
 	}

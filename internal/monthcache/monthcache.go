@@ -45,6 +45,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ecometer/ecometer/config"
@@ -62,6 +63,16 @@ const Expiry = 120 * 24 * time.Hour
 // ErrUnversioned means the store does not version its samples, so nothing
 // of it can be cached.
 var ErrUnversioned = errors.New("the store does not version its samples (InfluxDB): months are not cached")
+
+// ErrNowhere means no cache directory may be written by this user (a
+// read-only user whose home has no cache directory either): every month is
+// read, as with --no-cache.
+var ErrNowhere = errors.New("no month-cache directory may be written here")
+
+// Skippable reports whether err only means that this run has no month
+// cache (an unversioned store, nowhere to write): nothing a user must act
+// on.
+func Skippable(err error) bool { return errors.Is(err, ErrUnversioned) || errors.Is(err, ErrNowhere) }
 
 // Store is what the cache reads: the samples' versions and the grid data.
 type Store interface {
@@ -348,12 +359,17 @@ func OpenDefault(ctx context.Context, cfg *config.Config, sites []config.Site, s
 		dirs = append(dirs, filepath.Join(d, "ecometer", "months"))
 	}
 	var errs []error
+	denied := true
 	for _, d := range dirs {
 		c, err := Open(ctx, d, cfg, sites, st, now)
 		if err == nil || errors.Is(err, ErrUnversioned) {
 			return c, err
 		}
 		errs = append(errs, err)
+		denied = denied && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS))
+	}
+	if denied {
+		return nil, fmt.Errorf("%w: %w", ErrNowhere, errors.Join(errs...))
 	}
 	return nil, errors.Join(errs...)
 }

@@ -103,7 +103,7 @@ func Produce(ctx context.Context, p Params) (*Report, Files, error) {
 					p.Progress(msg)
 				}
 			}()
-		case !errors.Is(err, monthcache.ErrUnversioned) && p.Progress != nil:
+		case !monthcache.Skippable(err) && p.Progress != nil:
 			p.Progress("month cache not used: " + err.Error())
 		}
 	}
