@@ -72,6 +72,12 @@ type Conn struct {
 	// the device when a bulk request times out or is tooBig, and doubled
 	// back (never above this value) after walks without trouble.
 	MaxRepetitions uint32
+	// KeepOpen keeps a v1/v2c device's socket between polls. Without it
+	// the socket and gosnmp's 64 KiB receive buffer are let go after each
+	// poll and made again for the next, which bounds memory for many
+	// devices at a CPU cost per poll (see Transport.Release). SNMPv3
+	// sessions always stay open.
+	KeepOpen bool
 }
 
 func (c Conn) withDefaults() Conn {
@@ -142,7 +148,7 @@ func PrivProtocol(s string) (gosnmp.SnmpV3PrivProtocol, error) {
 func Dial(c Conn) (Transport, error) {
 	c = c.withDefaults()
 	t := &gosnmpTransport{conn: c, host: c.Addr, reps: c.MaxRepetitions, maxReps: c.MaxRepetitions,
-		noBulk: c.Version == V1, v1: c.Version == V1, idle: c.Version != V3}
+		noBulk: c.Version == V1, v1: c.Version == V1, idle: c.Version != V3 && !c.KeepOpen}
 	if err := t.connect(); err != nil {
 		return nil, err
 	}

@@ -374,3 +374,47 @@ func TestTruncatedPackets(t *testing.T) {
 		})
 	}
 }
+
+// TestSocketBetweenPolls: by default a v1/v2c device's socket (and gosnmp's
+// receive buffer) is let go after each poll and opened again for the next;
+// with KeepOpen the same socket serves every poll. Both poll correctly.
+func TestSocketBetweenPolls(t *testing.T) {
+	a := startCorpusAgent(t, "apc_ap8959eu3")
+	for _, keep := range []bool{false, true} {
+		var tr *gosnmpTransport
+		c, err := New(Device{Conn: Conn{Addr: "127.0.0.1", Port: a.Addr().Port(), Community: "apc_ap8959eu3", KeepOpen: keep}},
+			Options{Dial: func(c Conn) (Transport, error) {
+				t0, err := Dial(c)
+				if err == nil {
+					tr = t0.(*gosnmpTransport)
+				}
+				return t0, err
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var local string
+		for i := range 3 {
+			rs, err := c.Collect(t.Context(), time.Now())
+			if err != nil || len(rs) == 0 {
+				t.Fatalf("keep %v, poll %d: %d readings, %v", keep, i, len(rs), err)
+			}
+			if i == 0 {
+				continue // the first poll detects the profile
+			}
+			switch {
+			case !keep && tr.g != nil:
+				t.Errorf("poll %d: the socket is still open between polls", i)
+			case keep && tr.g == nil:
+				t.Errorf("poll %d: KeepOpen, but the socket was closed", i)
+			case keep:
+				addr := tr.g.Conn.LocalAddr().String()
+				if local != "" && addr != local {
+					t.Errorf("poll %d: KeepOpen, but a new socket %s (was %s)", i, addr, local)
+				}
+				local = addr
+			}
+		}
+		c.Close()
+	}
+}

@@ -276,9 +276,16 @@ func (svc *service) owned(cfg *config.Config) []int {
 // reporting its polls. On error nothing stays open.
 func (svc *service) buildJobs(cfg *config.Config, idx []int, profiles *snmp.Registry) ([]collectors.Job, error) {
 	jobs := make([]collectors.Job, 0, len(idx))
+	// Sockets kept open between polls or not, by how many SNMP devices
+	// this instance polls (its shard of cfg).
+	var mine []config.Device
+	for _, i := range svc.owned(cfg) {
+		mine = append(mine, cfg.Devices[i])
+	}
+	keep := collection.KeepSockets(collection.CountSNMP(mine))
 	for _, i := range idx {
 		d := cfg.Devices[i]
-		c, err := collection.New(d, profiles, svc.log)
+		c, err := collection.New(d, profiles, svc.log, keep)
 		if err != nil {
 			closeJobs(jobs)
 			return nil, &collection.DeviceError{Index: i, Device: d.Name, Err: err}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ecometer/ecometer/collectors"
 	"github.com/ecometer/ecometer/collectors/snmp"
+	"github.com/ecometer/ecometer/internal/collection"
 	simsnmp "github.com/ecometer/ecometer/internal/sim/snmp"
 )
 
@@ -253,9 +254,12 @@ func (b *bench) closeAgents() {
 	b.agents = nil
 }
 
+// conn reaches agent i as serve would for this many devices: sockets kept
+// between polls up to collection.KeepSocketsUpTo devices, released above.
 func (b *bench) conn(i int) snmp.Conn {
 	return snmp.Conn{Addr: "127.0.0.1", Port: b.agents[i].Addr().Port(), Version: snmp.V2c,
-		Community: b.rec.Name, Timeout: b.opts.Timeout, MaxRepetitions: uint32(b.opts.MaxRepetitions)}
+		Community: b.rec.Name, Timeout: b.opts.Timeout, MaxRepetitions: uint32(b.opts.MaxRepetitions),
+		KeepOpen: collection.KeepSockets(len(b.agents))}
 }
 
 // status rewrites the progress line; "" clears it.
