@@ -700,8 +700,17 @@ func runPowerSavings(ctx context.Context, opts powerSavingsOptions, s streams) e
 		tw := tabwriter.NewWriter(s.Out, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "target\tpolicy\toff from\tto\thours\tmetered kWh\tbaseline kWh\tsaved kWh\tkg CO2e")
 		for _, w := range rep.Windows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\n", w.Target, w.Policy, w.From.In(loc).Format("01-02 15:04"),
-				w.To.In(loc).Format("01-02 15:04"), w.Compared, w.MeteredKWh, w.BaselineKWh, w.SavedKWh, w.KgCO2e)
+			from, to := w.From.In(loc).Format("01-02 15:04"), w.To.In(loc).Format("01-02 15:04")
+			if w.Compared == 0 {
+				why := "no comparable day"
+				if w.Unmetered == w.Hours {
+					why = "not metered"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t0\t—\t—\t—\t— (%s)\n", w.Target, w.Policy, from, to, why)
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\n", w.Target, w.Policy, from, to,
+				w.Compared, w.MeteredKWh, w.BaselineKWh, w.SavedKWh, w.KgCO2e)
 		}
 		tw.Flush()
 		fmt.Fprintln(s.Out)

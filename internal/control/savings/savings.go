@@ -1,9 +1,10 @@
 // Package savings measures what the power controller saved: for every hour
 // a policy kept a target off (from the audit log: a verified off, until the
 // verified on), the metered energy of the target's meter is compared with
-// the same local clock hour on up to four comparable earlier days (same
-// kind of day, working or closed, within four weeks) on which the target
-// was not switched off. Energy comes from internal/accounting, so the
+// the same local clock hour on the (up to) four most recent comparable
+// earlier days (same kind of day, working or closed, within 26 weeks) on
+// which the target was not switched off: a policy that has run every night
+// for months is measured against the nights before it began. Energy comes from internal/accounting, so the
 // monthly report and `ecometer power savings` print the same numbers; CO2e
 // is the saved energy times the hour's grid intensity, with the same
 // fallbacks as every location-based figure.
@@ -25,11 +26,11 @@ import (
 
 // Method says how savings are measured, for reports.
 const Method = "metered energy of each target's meter in the hours a policy kept it off, against the mean of the same Danish clock hour " +
-	"on up to 4 comparable days (working or closed day alike) in the 4 weeks before on which it was not switched off; " +
+	"on the up to 4 most recent comparable days (working or closed day alike) in the 26 weeks before on which it was not switched off; " +
 	"CO2e = saved kWh × the hour's grid intensity (location-based)"
 
 const (
-	lookbackDays   = 28
+	lookbackDays   = 26 * 7
 	comparableDays = 4
 )
 
@@ -41,8 +42,11 @@ type Window struct {
 	To     time.Time `json:"to"`
 	// Hours are the whole hours of the window in the month; Compared those
 	// with both a metered value and a baseline.
-	Hours       int     `json:"hours"`
-	Compared    int     `json:"hours_compared"`
+	Hours    int `json:"hours"`
+	Compared int `json:"hours_compared"`
+	// Unmetered are the hours without a metered value (a server whose
+	// outlet is off too has no BMC to report: its saving is the outlet's).
+	Unmetered   int     `json:"hours_unmetered"`
 	MeteredKWh  float64 `json:"metered_kwh"`
 	BaselineKWh float64 `json:"baseline_kwh"`
 	SavedKWh    float64 `json:"saved_kwh"`
@@ -131,6 +135,9 @@ func Month(ctx context.Context, acc *accounting.Accounting, log *audit.Log, peri
 	for _, iv := range all {
 		byTarget[iv.target] = append(byTarget[iv.target], iv)
 	}
+	// Each target's meter is read once for the month and the lookback.
+	metered := map[energy.MeterRef]map[time.Time]float64{}
+	unmetered := 0
 	for _, iv := range all {
 		if !iv.from.Before(period.To) || !iv.to.After(period.From) {
 			continue
@@ -141,7 +148,15 @@ func Month(ctx context.Context, acc *accounting.Accounting, log *audit.Log, peri
 			continue
 		}
 		dev := devices[t.Device]
-		w, err := measure(ctx, acc, cal, byTarget[iv.target], iv, t, dev, sites[dev.Site], period)
+		ref := energy.MeterRef{Site: dev.Site, Device: t.Device, Meter: t.Meter()}
+		kwh, ok := metered[ref]
+		if !ok {
+			if kwh, err = meterKWh(ctx, acc, ref, period); err != nil {
+				return r, fmt.Errorf("savings %s: %w", iv.target, err)
+			}
+			metered[ref] = kwh
+		}
+		w, err := measure(ctx, acc, cal, byTarget[iv.target], iv, kwh, dev, sites[dev.Site], period)
 		if err != nil {
 			return r, err
 		}
@@ -150,15 +165,36 @@ func Month(ctx context.Context, acc *accounting.Accounting, log *audit.Log, peri
 		r.KgCO2e += w.KgCO2e
 		r.Hours += w.Hours
 		r.Compared += w.Compared
+		unmetered += w.Unmetered
 	}
-	if r.Hours > r.Compared {
-		r.Notes = append(r.Notes, fmt.Sprintf("%d of %d hours off had no metered value or no comparable day: not counted", r.Hours-r.Compared, r.Hours))
+	if unmetered > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d of %d hours off had no metered value: not counted "+
+			"(e.g. a server switched off together with its outlet: no BMC is left to report, its saving is measured at the outlet)", unmetered, r.Hours))
+	}
+	if n := r.Hours - r.Compared - unmetered; n > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d of %d hours off had no comparable day in the %d weeks before: not counted", n, r.Hours, lookbackDays/7))
 	}
 	return r, nil
 }
 
+// meterKWh is the metered energy of ref's hours with data, from the
+// lookback before the month to its end.
+func meterKWh(ctx context.Context, acc *accounting.Accounting, ref energy.MeterRef, period accounting.Period) (map[time.Time]float64, error) {
+	hours, err := acc.MeterHours(ctx, ref, period.From.AddDate(0, 0, -lookbackDays), period.To)
+	if err != nil {
+		return nil, err
+	}
+	kwh := make(map[time.Time]float64, len(hours))
+	for _, h := range hours {
+		if h.CoveragePct > 0 {
+			kwh[h.Hour.UTC()] = float64(h.Energy)
+		}
+	}
+	return kwh, nil
+}
+
 func measure(ctx context.Context, acc *accounting.Accounting, cal *calendar.Calendar, offs []interval, iv interval,
-	t target.Target, dev config.Device, site config.Site, period accounting.Period) (Window, error) {
+	kwh map[time.Time]float64, dev config.Device, site config.Site, period accounting.Period) (Window, error) {
 	w := Window{Target: iv.target, Policy: iv.policy, From: iv.from, To: iv.to}
 	// Whole hours of the window inside the month.
 	from := iv.from.Truncate(time.Hour)
@@ -175,17 +211,6 @@ func measure(ctx context.Context, acc *accounting.Accounting, cal *calendar.Cale
 	if !from.Before(to) {
 		return w, nil
 	}
-	ref := energy.MeterRef{Site: dev.Site, Device: t.Device, Meter: t.Meter()}
-	hours, err := acc.MeterHours(ctx, ref, from.AddDate(0, 0, -lookbackDays), to)
-	if err != nil {
-		return w, err
-	}
-	kwh := map[time.Time]float64{}
-	for _, h := range hours {
-		if h.CoveragePct > 0 {
-			kwh[h.Hour.UTC()] = float64(h.Energy)
-		}
-	}
 	isOff := func(h time.Time) bool {
 		for _, o := range offs {
 			if h.Add(time.Hour).After(o.from) && h.Before(o.to) {
@@ -200,6 +225,7 @@ func measure(ctx context.Context, acc *accounting.Accounting, cal *calendar.Cale
 		w.Hours++
 		actual, ok := kwh[h.UTC()]
 		if !ok {
+			w.Unmetered++
 			continue
 		}
 		_, closed := cal.Closed(h, dev.Site)

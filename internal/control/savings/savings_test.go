@@ -87,3 +87,83 @@ func TestMonth(t *testing.T) {
 		t.Errorf("february: %+v %v", rep, err)
 	}
 }
+
+// TestMonthLongRunningPolicy: a policy has switched the outlet off every
+// night from 19:00 to 06:00 since 10 weeks before the month, so no day of
+// the four weeks before any window is comparable; its nights are measured
+// against the most recent nights before the policy began. Hours drawn
+// 60 W before the policy, 100 W in the month's working hours (a change
+// that must not leak into the baseline of the night hours).
+func TestMonthLongRunningPolicy(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := config.Parse("site.yaml", []byte(site))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := time.LoadLocation("Europe/Copenhagen")
+	month := accounting.MonthOf(2026, time.March)
+	began := month.From.AddDate(0, 0, -70)
+	st, err := sqlite.Open(ctx, sqlite.Options{Path: t.TempDir(), RawRetention: 365 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	first := began.Add(19 * time.Hour) // the first night off
+	off := func(ts time.Time) bool {
+		h := ts.In(loc).Hour()
+		return !ts.Before(first) && (h >= 19 || h < 6)
+	}
+	var batch []sample.Sample
+	for ts := began.AddDate(0, 0, -30); ts.Before(month.To); ts = ts.Add(15 * time.Minute) {
+		w := 60.0
+		if off(ts) {
+			w = 0
+		}
+		batch = append(batch, sample.Sample{Series: sample.Series{Measurement: sample.Power, Site: "dc1", Device: "pdu-a", Class: "pdu",
+			Meter: "outlet/4", Source: "snmp"}, Time: ts, Fields: []sample.Field{sample.F("power_w", w)}})
+	}
+	if err := st.Write(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	log := audit.Open(filepath.Join(t.TempDir(), "audit.jsonl"))
+	nights := 0
+	for d := began.In(loc); d.Before(month.To); d = d.AddDate(0, 0, 1) {
+		from := time.Date(d.Year(), d.Month(), d.Day(), 19, 0, 0, 0, loc)
+		to := time.Date(d.Year(), d.Month(), d.Day()+1, 6, 0, 0, 0, loc)
+		if !to.Before(month.To) {
+			break
+		}
+		for _, e := range []audit.Entry{
+			{Time: from, Event: audit.EventVerified, Target: "pdu-a/outlet/4", Action: "off", Policy: "night", Outcome: "ok"},
+			{Time: to, Event: audit.EventVerified, Target: "pdu-a/outlet/4", Action: "on", Policy: "night", Outcome: "ok"},
+		} {
+			if _, err := log.Append(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !from.Before(month.From) {
+			nights++
+		}
+	}
+	acc, err := accounting.New(cfg, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Month(ctx, acc, log, month)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every whole night hour of the month is compared: 11 a night, the
+	// night before the month's first day contributing its hours after
+	// midnight (6), the clock change of 29 March taking one.
+	want := nights*11 + 6 - 1
+	if rep.Hours != want || rep.Compared != want {
+		t.Fatalf("%d hours off, %d compared; want %d both (notes %v)", rep.Hours, rep.Compared, want, rep.Notes)
+	}
+	if len(rep.Notes) != 0 {
+		t.Errorf("notes %q, want none", rep.Notes)
+	}
+	if wantKWh := 0.06 * float64(want); math.Abs(rep.SavedKWh-wantKWh) > 0.01 {
+		t.Errorf("saved %.3f kWh, want %.3f (60 W in every hour off)", rep.SavedKWh, wantKWh)
+	}
+}
