@@ -135,6 +135,9 @@ func (c *Collector) poll(ctx context.Context) ([]reading, error) {
 		}
 		c.t = t
 	}
+	// Between polls, a v1/v2c device holds no socket: the detection poll's
+	// is released too.
+	defer c.release()
 	if c.plan == nil {
 		readings, err := c.settle(ctx)
 		if err != nil || c.plan == nil {
@@ -144,15 +147,20 @@ func (c *Collector) poll(ctx context.Context) ([]reading, error) {
 		return readings, nil
 	}
 	snap, err := c.plan.read(ctx, c.t)
-	if r, ok := c.t.(interface{ Release() }); ok {
-		r.Release() // between polls, a v1/v2c device holds no socket
-	}
 	if err != nil {
 		return nil, err
 	}
 	readings := c.plan.evaluate(snap, c.log)
 	c.report(readings)
 	return readings, nil
+}
+
+// release lets the transport's socket go until the next poll (a no-op for
+// SNMPv3 and for a transport kept open).
+func (c *Collector) release() {
+	if r, ok := c.t.(interface{ Release() }); ok {
+		r.Release()
+	}
 }
 
 // report keeps the "no power sensors" state: logged once while it lasts.
