@@ -41,18 +41,12 @@ func TestMonth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	var batch []sample.Sample
-	for ts := time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC); ts.Before(time.Date(2026, 3, 27, 12, 0, 0, 0, time.UTC)); ts = ts.Add(15 * time.Minute) {
-		w := 100.0
+	writeOutlet(t, st, time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 27, 12, 0, 0, 0, time.UTC), func(ts time.Time) float64 {
 		if !ts.Before(off) && ts.Before(on) {
-			w = 0
+			return 0
 		}
-		batch = append(batch, sample.Sample{Series: sample.Series{Measurement: sample.Power, Site: "dc1", Device: "pdu-a", Class: "pdu",
-			Meter: "outlet/4", Source: "snmp"}, Time: ts, Fields: []sample.Field{sample.F("power_w", w)}})
-	}
-	if err := st.Write(ctx, batch); err != nil {
-		t.Fatal(err)
-	}
+		return 100
+	})
 	log := audit.Open(filepath.Join(t.TempDir(), "audit.jsonl"))
 	for _, e := range []audit.Entry{
 		{Time: off, Event: audit.EventVerified, Target: "pdu-a/outlet/4", Action: "off", Policy: "night", Outcome: "ok"},
@@ -113,18 +107,12 @@ func TestMonthLongRunningPolicy(t *testing.T) {
 		h := ts.In(loc).Hour()
 		return !ts.Before(first) && (h >= 19 || h < 6)
 	}
-	var batch []sample.Sample
-	for ts := began.AddDate(0, 0, -30); ts.Before(month.To); ts = ts.Add(15 * time.Minute) {
-		w := 60.0
+	writeOutlet(t, st, began.AddDate(0, 0, -30), month.To, func(ts time.Time) float64 {
 		if off(ts) {
-			w = 0
+			return 0
 		}
-		batch = append(batch, sample.Sample{Series: sample.Series{Measurement: sample.Power, Site: "dc1", Device: "pdu-a", Class: "pdu",
-			Meter: "outlet/4", Source: "snmp"}, Time: ts, Fields: []sample.Field{sample.F("power_w", w)}})
-	}
-	if err := st.Write(ctx, batch); err != nil {
-		t.Fatal(err)
-	}
+		return 60
+	})
 	log := audit.Open(filepath.Join(t.TempDir(), "audit.jsonl"))
 	nights := 0
 	for d := began.In(loc); d.Before(month.To); d = d.AddDate(0, 0, 1) {
@@ -165,5 +153,19 @@ func TestMonthLongRunningPolicy(t *testing.T) {
 	}
 	if wantKWh := 0.06 * float64(want); math.Abs(rep.SavedKWh-wantKWh) > 0.01 {
 		t.Errorf("saved %.3f kWh, want %.3f (60 W in every hour off)", rep.SavedKWh, wantKWh)
+	}
+}
+
+// writeOutlet writes pdu-a/outlet/4's power every 15 minutes from from to
+// to.
+func writeOutlet(t *testing.T, st *sqlite.Store, from, to time.Time, watts func(time.Time) float64) {
+	t.Helper()
+	var batch []sample.Sample
+	for ts := from; ts.Before(to); ts = ts.Add(15 * time.Minute) {
+		batch = append(batch, sample.Sample{Series: sample.Series{Measurement: sample.Power, Site: "dc1", Device: "pdu-a", Class: "pdu",
+			Meter: "outlet/4", Source: "snmp"}, Time: ts, Fields: []sample.Field{sample.F("power_w", watts(ts))}})
+	}
+	if err := st.Write(context.Background(), batch); err != nil {
+		t.Fatal(err)
 	}
 }
