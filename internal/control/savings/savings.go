@@ -4,10 +4,11 @@
 // the same local clock hour on the (up to) four most recent comparable
 // earlier days (same kind of day, working or closed, within 26 weeks) on
 // which the target was not switched off: a policy that has run every night
-// for months is measured against the nights before it began. Energy comes from internal/accounting, so the
-// monthly report and `ecometer power savings` print the same numbers; CO2e
-// is the saved energy times the hour's grid intensity, with the same
-// fallbacks as every location-based figure.
+// for months is measured against the nights before it began. Energy comes
+// from internal/accounting, so the monthly report and `ecometer power
+// savings` print the same numbers; CO2e is the saved energy times the
+// hour's grid intensity, with the same fallbacks as every location-based
+// figure.
 package savings
 
 import (
