@@ -178,9 +178,15 @@ func runServe(ctx context.Context, opts serveOptions, s streams) error {
 // (hourly, five minutes past, Europe/Copenhagen).
 const anomalyCheck = "5 * * * *"
 
+// rollupSchedule is when the service brings InfluxDB 1.x's hourly rollups
+// up to date (every ten minutes).
+const rollupSchedule = "*/10 * * * *"
+
 // serviceJobs are the jobs the leader runs: the monthly report on the 1st
-// (report.schedule) and the hourly count of open anomalies
-// (ecometer_anomalies_open{kind} on the leader's /metrics).
+// (report.schedule), InfluxDB 1.x's hourly rollups (every ten minutes; the
+// monthly report reads them instead of the raw points) and the hourly count
+// of open anomalies (ecometer_anomalies_open{kind} on the leader's
+// /metrics).
 func serviceJobs(cfg *config.Config, log *slog.Logger) ([]daemon.SingletonJob, []prometheus.Collector, error) {
 	var jobs []daemon.SingletonJob
 	if cfg.Report.Schedule {
@@ -189,6 +195,21 @@ func serviceJobs(cfg *config.Config, log *slog.Logger) ([]daemon.SingletonJob, [
 			return nil, nil, err
 		}
 		jobs = append(jobs, daemon.SingletonJob{Name: monthly.JobName, Cron: monthly.Schedule, Run: job.Run})
+	}
+	if backend.RollupsDue(cfg) {
+		jobs = append(jobs, daemon.SingletonJob{Name: "influxdb-rollups", Cron: rollupSchedule, Run: func(ctx context.Context) error {
+			begin := time.Now()
+			res, err := backend.Rollups(ctx, cfg, begin, func(done, total int) {
+				if total >= 100 && done%100 == 0 {
+					log.Info("InfluxDB hourly rollups", "hours_done", done, "of", total)
+				}
+			})
+			if res.Hours > 0 || res.Changed > 0 {
+				log.Info("InfluxDB hourly rollups written", "hours", res.Hours, "meter_hours", res.Meters,
+					"hours_written_to_meanwhile", res.Changed, "took", time.Since(begin).Round(time.Millisecond))
+			}
+			return err
+		}})
 	}
 	open := anomalies.NewOpenMetric()
 	jobs = append(jobs, daemon.SingletonJob{Name: "anomalies-open", Cron: anomalyCheck, Run: func(ctx context.Context) error {

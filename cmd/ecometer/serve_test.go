@@ -352,6 +352,14 @@ func TestServeInfluxThroughOutbox(t *testing.T) {
 		!strings.Contains(logs, "msg=\"outbox flushed\"") {
 		t.Errorf("logs lack the store and the flush:\n%s", logs)
 	}
+	// InfluxDB 1.x: the leader keeps the hourly rollups, and the samples
+	// forwarded through the outbox left their hours' write tokens.
+	if !strings.Contains(logs, "job=influxdb-rollups") {
+		t.Errorf("the rollup job was not scheduled:\n%s", grepLines(logs, "singleton"))
+	}
+	if out, err := influx.Query(`SELECT count(token) FROM ecometer_power_writes`); err != nil || !strings.Contains(string(out), `"count"`) {
+		t.Errorf("no write tokens in InfluxDB: %s %v", out, err)
+	}
 	if _, err := os.Stat(filepath.Join(outboxDir, "outbox.db")); err != nil {
 		t.Errorf("no outbox on disk: %v", err)
 	}

@@ -8,6 +8,7 @@ package backend
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ecometer/ecometer/config"
 	"github.com/ecometer/ecometer/internal/store"
@@ -91,4 +92,42 @@ func Check(ctx context.Context, s Store) error {
 		return c.Check(ctx)
 	}
 	return nil
+}
+
+// RollupsDue reports whether the configured store keeps hourly rollups that
+// the service's rollup job must bring up to date: InfluxDB 1.x (no
+// organisation). The embedded store materializes its hours in its own
+// compaction; InfluxDB 2.x is read from the raw points.
+func RollupsDue(cfg *config.Config) bool {
+	in := cfg.Storage.InfluxDB
+	return in.Configured() && in.Org == ""
+}
+
+// rollupYears is how far back Rollups goes at most.
+const rollupYears = 12
+
+// Rollups brings InfluxDB's hourly rollups up to date for every hour from
+// the first power sample to the last that ended influx.RollupSettle before
+// now (see internal/store/influx/rollup.go); progress, when not nil,
+// follows Materialize. The first run on a store that holds history
+// aggregates all of it, about a second per hour at 5,000 meters; later
+// runs only the hours that ended since, and those written to again.
+func Rollups(ctx context.Context, cfg *config.Config, now time.Time, progress func(done, total int)) (influx.MaterializeResult, error) {
+	st, err := OpenInflux(cfg)
+	if err != nil {
+		return influx.MaterializeResult{}, err
+	}
+	defer st.Close()
+	span, ok, err := st.PowerSpan(ctx)
+	if err != nil || !ok {
+		return influx.MaterializeResult{}, err
+	}
+	// A device clock that was once far off must not make the job walk
+	// decades of empty hours: nothing before the target path's years is
+	// read.
+	from := span.First.Truncate(time.Hour)
+	if oldest := now.AddDate(-rollupYears, 0, 0); from.Before(oldest) {
+		from = oldest
+	}
+	return st.Materialize(ctx, from, now.Add(-influx.RollupSettle), progress)
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ecometer/ecometer/config"
 	"github.com/ecometer/ecometer/internal/backend"
@@ -76,5 +77,54 @@ func TestInflux(t *testing.T) {
 	var se *backend.SecretError
 	if !errors.As(err, &se) || se.Key != "storage.influxdb.token" || strings.Contains(err.Error(), "ECOMETER_TEST_UNSET_TOKEN=") {
 		t.Errorf("unreadable token: %v", err)
+	}
+}
+
+// Rollups: the service's job aggregates every complete hour from the first
+// sample to RollupSettle before now, once; a late sample makes its hour
+// due again. Without InfluxDB 1.x there is nothing to do.
+func TestRollups(t *testing.T) {
+	cfg := config.DefaultConfig()
+	if backend.RollupsDue(cfg) {
+		t.Fatal("rollups due for the embedded store")
+	}
+	srv := testenv.Influx(t)
+	cfg.Storage.InfluxDB.URL, cfg.Storage.InfluxDB.Bucket = srv.URL, srv.Bucket
+	if !backend.RollupsDue(cfg) {
+		t.Fatal("rollups not due for InfluxDB 1.x")
+	}
+	ctx := context.Background()
+	now := time.Date(2026, 3, 2, 10, 3, 0, 0, time.UTC) // 3 min into the hour: 09:00 has not settled
+	if res, err := backend.Rollups(ctx, cfg, now, nil); err != nil || res.Hours != 0 {
+		t.Fatalf("rollups of an empty store: %+v, %v", res, err)
+	}
+	st, err := backend.OpenInflux(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	smp := func(at time.Time) sample.Sample {
+		return sample.Sample{Series: sample.Series{Measurement: sample.Power, Site: "s", Device: "d", Meter: "total", Source: "snmp"},
+			Time: at, Fields: []sample.Field{sample.F("power_w", 100)}}
+	}
+	var in []sample.Sample
+	for at := now.Add(-5 * time.Hour); at.Before(now); at = at.Add(10 * time.Minute) {
+		in = append(in, smp(at)) // from 05:03 to 10:03
+	}
+	if err := st.Write(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	// Hours 05:00 to 08:00; 09:00 ended less than RollupSettle ago.
+	if res, err := backend.Rollups(ctx, cfg, now, nil); err != nil || res.Hours != 4 || res.Meters != 4 {
+		t.Fatalf("first run: %+v, %v; want 4 hours of 1 meter", res, err)
+	}
+	if res, err := backend.Rollups(ctx, cfg, now.Add(time.Minute), nil); err != nil || res.Hours != 0 {
+		t.Fatalf("second run: %+v, %v; want nothing to do", res, err)
+	}
+	if err := st.Write(ctx, []sample.Sample{smp(now.Add(-4*time.Hour + time.Minute))}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := backend.Rollups(ctx, cfg, now.Add(10*time.Minute), nil); err != nil || res.Hours != 2 {
+		t.Fatalf("after a late sample and an hour settling: %+v, %v; want 2 hours (06:00 again, 09:00)", res, err)
 	}
 }

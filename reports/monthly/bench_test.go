@@ -24,13 +24,13 @@ import (
 // The report benchmarks time one month's report (Build, then the PDF, CSV
 // and JSON) for N meters polled every minute, from the embedded store (raw
 // samples, as the store holds the last 90 days) and from a real InfluxDB
-// (hourly aggregates computed in Flux). Loading the samples is set-up,
-// not timed. The scale comes from the environment:
+// (hourly rollups, or raw points aggregated by InfluxDB). Loading the
+// samples is set-up, not timed. The scale comes from the environment:
 //
 //	ECOMETER_BENCH_METERS   meters (default 5000), 250 per site
 //	ECOMETER_BENCH_DAYS     days of the month loaded (default 31: all of it)
 //
-//	go test ./reports/monthly -run '^$' -bench 'Report(SQLite|SQLiteMaterialized|SQLiteHourly|Influx)$' -benchtime 1x -timeout 6h
+//	go test ./reports/monthly -run '^$' -bench 'Report(SQLite|SQLiteMaterialized|SQLiteHourly|Influx|InfluxRaw)$' -benchtime 1x -timeout 6h
 var benchMonth = accounting.MonthOf(2025, time.October)
 
 func benchScale(b *testing.B) (meters, days int) {
@@ -233,19 +233,29 @@ func BenchmarkReportSQLiteHourly(b *testing.B) {
 }
 
 // BenchmarkReportInflux reads from a real influxd that testenv starts and
-// the benchmark loads; ECOMETER_BENCH_INFLUX=http://127.0.0.1:PORT uses a
-// running one (bucket ecometer/autogen) as it is, already loaded with the
-// benchmark's samples (loading a month of 5,000 meters takes most of an
-// hour), so that reports can be timed again and again.
-func BenchmarkReportInflux(b *testing.B) {
+// the benchmark loads, as the service leaves it: with the month's hourly
+// rollups (internal/store/influx/rollup.go; making them is set-up, timed
+// and logged apart: the service makes each hour's a few minutes after it
+// ends). ECOMETER_BENCH_INFLUX=http://127.0.0.1:PORT uses a running one
+// (bucket ecometer/autogen) as it is, already loaded with the benchmark's
+// samples (loading a month of 5,000 meters takes most of an hour), so that
+// reports can be timed again and again; ECOMETER_BENCH_LOAD=1 loads that
+// one first.
+func BenchmarkReportInflux(b *testing.B) { benchInflux(b, false) }
+
+// BenchmarkReportInfluxRaw is BenchmarkReportInflux from the raw points
+// only (influx.Options.RawHourly): what a month costs without rollups.
+func BenchmarkReportInfluxRaw(b *testing.B) { benchInflux(b, true) }
+
+func benchInflux(b *testing.B, raw bool) {
 	meters, days := benchScale(b)
 	url, bucket := os.Getenv("ECOMETER_BENCH_INFLUX"), "ecometer/autogen"
-	load := url == ""
-	if load {
+	load := url == "" || os.Getenv("ECOMETER_BENCH_LOAD") == "1"
+	if url == "" {
 		srv := testenv.Influx(b)
 		url, bucket = srv.URL, srv.Bucket
 	}
-	st, err := influx.New(influx.Options{URL: url, Bucket: bucket, Timeout: time.Hour})
+	st, err := influx.New(influx.Options{URL: url, Bucket: bucket, Timeout: time.Hour, RawHourly: raw})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -254,5 +264,22 @@ func BenchmarkReportInflux(b *testing.B) {
 	if load {
 		benchLoad(b, cfg, st, days)
 	}
-	benchReport(b, cfg, st, "InfluxDB (bench)")
+	desc := "InfluxDB, raw points (bench)"
+	if !raw {
+		desc = "InfluxDB, hourly rollups (bench)"
+		start := time.Now()
+		res, err := st.Materialize(context.Background(), benchMonth.From, benchMonth.To, func(done, total int) {
+			if done%168 == 0 || done == total {
+				b.Logf("rollups: %d of %d hours, %.1f s", done, total, time.Since(start).Seconds())
+			}
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Hours > 0 {
+			b.Logf("rollups of %d hours (%d meter-hours) made in %.1f s: %.2f s per hour", res.Hours, res.Meters,
+				time.Since(start).Seconds(), time.Since(start).Seconds()/float64(res.Hours))
+		}
+	}
+	benchReport(b, cfg, st, desc)
 }

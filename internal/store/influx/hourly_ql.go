@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +46,10 @@ func (s *Store) hourlyQL(ctx context.Context, q store.Query, fn func(store.Hourl
 	if err != nil || len(list) == 0 {
 		return err
 	}
+	plan, err := s.planRollups(ctx, q.From, q.To)
+	if err != nil {
+		return err
+	}
 	readers := min(runtime.GOMAXPROCS(0), qlReaders, len(list))
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -83,7 +88,7 @@ func (s *Store) hourlyQL(ctx context.Context, q store.Query, fn func(store.Hourl
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				h, err := s.qlSeriesHours(ctx, list[i], q.From, q.To)
+				h, err := s.qlSeriesHours(ctx, list[i], &plan)
 				done[i] <- result{h, err}
 				if err != nil {
 					return
@@ -111,27 +116,49 @@ func (s *Store) hourlyQL(ctx context.Context, q store.Query, fn func(store.Hourl
 	return nil
 }
 
-// qlSeriesHours reads one series' hours in [from, to) (see hourlyQL).
-func (s *Store) qlSeriesHours(ctx context.Context, ser sample.Series, from, to time.Time) ([]store.Hourly, error) {
-	src, cond := s.qlFrom(sample.Power), qlSeriesCond(ser)+" AND "+qlTimes(from, to)
-	stmts := []string{
-		// The aggregates; the mean is sum / count, so that it does not
-		// depend on how InfluxDB merges partial means across shards.
-		"SELECT count(power_w) AS pn, sum(power_w) AS ps, count(energy_kwh) AS cn, first(energy_kwh) AS cf, last(energy_kwh) AS cl FROM " +
-			src + " WHERE " + cond + " GROUP BY time(1h) fill(none)",
-		// The range's first counter reading, at its own time.
-		"SELECT first(energy_kwh) AS t0 FROM " + src + " WHERE " + cond,
-		// Per hour, the times since the reading before (see hourlyQL).
-		"SELECT first(el) AS ef, sum(el) AS es FROM (SELECT elapsed(energy_kwh, 1ns) AS el FROM " + src + " WHERE " + cond +
-			") WHERE " + qlTimes(from, to) + " GROUP BY time(1h) fill(none)",
+// qlSeriesHours reads one series' hours as plan says: the stretches
+// without valid rollups from the raw points (see hourlyQL), the other hours
+// from the rollups (see rollup.go), in one request.
+func (s *Store) qlSeriesHours(ctx context.Context, ser sample.Series, plan *rollupPlan) ([]store.Hourly, error) {
+	src, sel := s.qlFrom(sample.Power), qlSeriesCond(ser)
+	var stmts []string
+	for _, r := range plan.raw {
+		cond := sel + " AND " + qlTimes(r[0], r[1])
+		stmts = append(stmts,
+			// The aggregates; the mean is sum / count, so that it does not
+			// depend on how InfluxDB merges partial means across shards.
+			"SELECT count(power_w) AS pn, sum(power_w) AS ps, count(energy_kwh) AS cn, first(energy_kwh) AS cf, last(energy_kwh) AS cl FROM "+
+				src+" WHERE "+cond+" GROUP BY time(1h) fill(none)",
+			// The stretch's first counter reading, at its own time.
+			"SELECT first(energy_kwh) AS t0 FROM "+src+" WHERE "+cond,
+			// Per hour, the times since the reading before (see hourlyQL).
+			"SELECT first(el) AS ef, sum(el) AS es FROM (SELECT elapsed(energy_kwh, 1ns) AS el FROM "+src+" WHERE "+cond+
+				") WHERE "+qlTimes(r[0], r[1])+" GROUP BY time(1h) fill(none)",
+		)
+	}
+	if len(plan.valid) > 0 {
+		stmts = append(stmts, "SELECT pn, ps, cn, cf, cl, cfa, cla FROM "+s.qlFrom(rollupMeasurement)+
+			" WHERE "+sel+" AND "+qlTimes(plan.from, plan.to))
 	}
 	res, err := s.qlQuery(ctx, "hourly", strings.Join(stmts, "; "))
 	if err != nil {
 		return nil, err
 	}
-	hours, err := qlHours(ser, res)
-	if err != nil {
-		return nil, fmt.Errorf("influxdb %s: hourly: series %s: %w", s.url, ser.Key(), err)
+	var hours []store.Hourly
+	for k := range plan.raw {
+		h, err := qlHours(ser, res, 3*k)
+		if err != nil {
+			return nil, fmt.Errorf("influxdb %s: hourly: series %s: %w", s.url, ser.Key(), err)
+		}
+		hours = append(hours, h...)
+	}
+	if len(plan.valid) > 0 {
+		h, err := rollupHours(ser, res, 3*len(plan.raw), plan.valid)
+		if err != nil {
+			return nil, fmt.Errorf("influxdb %s: hourly: series %s: %w", s.url, ser.Key(), err)
+		}
+		hours = append(hours, h...)
+		slices.SortFunc(hours, func(a, b store.Hourly) int { return a.Hour.Compare(b.Hour) })
 	}
 	return hours, nil
 }
@@ -150,18 +177,18 @@ func qlRows(res []qlResult, i int) ([]qlSeries, error) {
 	return nil, fmt.Errorf("no result for statement %d", i)
 }
 
-// qlHours assembles a series' hours from the answers to qlSeriesHours'
-// statements.
-func qlHours(ser sample.Series, res []qlResult) ([]store.Hourly, error) {
-	agg, err := qlRows(res, 0)
+// qlHours assembles a series' hours of one raw stretch from the answers to
+// qlSeriesHours' statements base, base+1 and base+2.
+func qlHours(ser sample.Series, res []qlResult, base int) ([]store.Hourly, error) {
+	agg, err := qlRows(res, base)
 	if err != nil || len(agg) == 0 {
 		return nil, err
 	}
-	first, err := qlRows(res, 1)
+	first, err := qlRows(res, base+1)
 	if err != nil {
 		return nil, err
 	}
-	gaps, err := qlRows(res, 2)
+	gaps, err := qlRows(res, base+2)
 	if err != nil {
 		return nil, err
 	}

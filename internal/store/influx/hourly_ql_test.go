@@ -19,6 +19,58 @@ import (
 // that start and end inside an hour. The mean may differ in the last bits
 // (Flux sums with SIMD lanes, InfluxQL in time order).
 func testHourlyDialects(t *testing.T, s *Store) {
+	write(t, s, irregularPower()...)
+
+	for _, q := range hourlyQueries {
+		var ql, flux []store.Hourly
+		if err := s.hourlyQL(tctx(t), q, func(h store.Hourly) error { ql = append(ql, h); return nil }); err != nil {
+			t.Fatalf("%+v: InfluxQL: %v", q, err)
+		}
+		if err := s.hourlyFlux(tctx(t), q, func(h store.Hourly) error { flux = append(flux, h); return nil }); err != nil {
+			t.Fatalf("%+v: Flux: %v", q, err)
+		}
+		slices.SortStableFunc(flux, cmpHourly)
+		if !slices.IsSortedFunc(ql, cmpHourly) {
+			t.Errorf("%+v: InfluxQL hours not in series, hour order", q)
+		}
+		if len(ql) != len(flux) {
+			t.Fatalf("%+v: InfluxQL %d hours, Flux %d", q, len(ql), len(flux))
+		}
+		counters := 0
+		for i := range ql {
+			a, b := ql[i], flux[i]
+			if math.Abs(a.PowerMeanW-b.PowerMeanW) > 1e-12*math.Max(1, math.Abs(b.PowerMeanW)) {
+				t.Errorf("%+v: %s %s: mean %v (InfluxQL) vs %v (Flux)", q, a.Series.Key(), a.Hour, a.PowerMeanW, b.PowerMeanW)
+			}
+			a.PowerMeanW = b.PowerMeanW
+			if a != b {
+				t.Errorf("%+v: hour %d differs:\nInfluxQL %+v\nFlux     %+v", q, i, a, b)
+			}
+			if a.CounterSamples > 0 {
+				counters++
+			}
+		}
+		if q.Site == "" && counters == 0 {
+			t.Errorf("%+v: no hour with counter readings: the test data do not test the times", q)
+		}
+	}
+}
+
+// hourlyQueries are ranges over irregularPower's data: open, whole hours,
+// starting and ending inside an hour, by device, meter and site.
+var hourlyQueries = []store.Query{
+	{},
+	{From: t0, To: t0.Add(6 * time.Hour)},
+	{From: t0.Add(17*time.Minute + 3*time.Second), To: t0.Add(5*time.Hour + 59*time.Minute)},
+	{Device: "ups a,b=c"},
+	{Device: `it's "x"`, From: t0.Add(time.Hour)},
+	{Meter: "total", To: t0.Add(4 * time.Hour)},
+	{Site: "elsewhere"},
+}
+
+// irregularPower is power data that is anything but regular (see
+// testHourlyDialects), around t0.
+func irregularPower() []sample.Sample {
 	rng := rand.New(rand.NewPCG(7, 11))
 	type meter struct {
 		device, meter, room string
@@ -63,49 +115,7 @@ func testHourlyDialects(t *testing.T, s *Store) {
 			in = append(in, smp)
 		}
 	}
-	write(t, s, in...)
-
-	for _, q := range []store.Query{
-		{},
-		{From: t0, To: t0.Add(6 * time.Hour)},
-		{From: t0.Add(17*time.Minute + 3*time.Second), To: t0.Add(5*time.Hour + 59*time.Minute)},
-		{Device: "ups a,b=c"},
-		{Device: `it's "x"`, From: t0.Add(time.Hour)},
-		{Meter: "total", To: t0.Add(4 * time.Hour)},
-		{Site: "elsewhere"},
-	} {
-		var ql, flux []store.Hourly
-		if err := s.hourlyQL(tctx(t), q, func(h store.Hourly) error { ql = append(ql, h); return nil }); err != nil {
-			t.Fatalf("%+v: InfluxQL: %v", q, err)
-		}
-		if err := s.hourlyFlux(tctx(t), q, func(h store.Hourly) error { flux = append(flux, h); return nil }); err != nil {
-			t.Fatalf("%+v: Flux: %v", q, err)
-		}
-		slices.SortStableFunc(flux, cmpHourly)
-		if !slices.IsSortedFunc(ql, cmpHourly) {
-			t.Errorf("%+v: InfluxQL hours not in series, hour order", q)
-		}
-		if len(ql) != len(flux) {
-			t.Fatalf("%+v: InfluxQL %d hours, Flux %d", q, len(ql), len(flux))
-		}
-		counters := 0
-		for i := range ql {
-			a, b := ql[i], flux[i]
-			if math.Abs(a.PowerMeanW-b.PowerMeanW) > 1e-12*math.Max(1, math.Abs(b.PowerMeanW)) {
-				t.Errorf("%+v: %s %s: mean %v (InfluxQL) vs %v (Flux)", q, a.Series.Key(), a.Hour, a.PowerMeanW, b.PowerMeanW)
-			}
-			a.PowerMeanW = b.PowerMeanW
-			if a != b {
-				t.Errorf("%+v: hour %d differs:\nInfluxQL %+v\nFlux     %+v", q, i, a, b)
-			}
-			if a.CounterSamples > 0 {
-				counters++
-			}
-		}
-		if q.Site == "" && counters == 0 {
-			t.Errorf("%+v: no hour with counter readings: the test data do not test the times", q)
-		}
-	}
+	return in
 }
 
 func TestParseSeriesKey(t *testing.T) {

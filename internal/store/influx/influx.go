@@ -71,6 +71,11 @@ type Options struct {
 	Timeout time.Duration
 	// BatchSize is the number of samples per write request. Default 5000.
 	BatchSize int
+	// RawHourly makes hourly reads aggregate the raw points only, never
+	// the hourly rollups Materialize keeps (see rollup.go): for checking
+	// them, or when something other than ecometer writes the power
+	// measurement.
+	RawHourly bool
 	// HTTPClient replaces the default HTTP client (for TLS settings,
 	// proxies…). Its own Timeout, if any, applies in addition to Timeout.
 	HTTPClient *http.Client
@@ -91,6 +96,8 @@ type Store struct {
 	// influxQL: hourly aggregates are read with InfluxQL (InfluxDB 1.x,
 	// recognised by the absent organisation), else with Flux.
 	influxQL bool
+	// rawHourly: Options.RawHourly.
+	rawHourly bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -146,6 +153,7 @@ func New(o Options) (*Store, error) {
 		writeNS:   writeURL("ns"),
 		query:     c.QueryAPI(o.Org),
 		influxQL:  o.Org == "",
+		rawHourly: o.RawHourly,
 	}, nil
 }
 

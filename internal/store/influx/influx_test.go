@@ -48,6 +48,8 @@ func TestInflux(t *testing.T) {
 	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, open(t)) })
 	t.Run("HourlyBounds", func(t *testing.T) { testHourlyBounds(t, open(t)) })
 	t.Run("HourlyDialects", func(t *testing.T) { testHourlyDialects(t, open(t)) })
+	t.Run("Rollups", func(t *testing.T) { testRollups(t, open(t)) })
+	t.Run("MarkWrites", func(t *testing.T) { testMarkWrites(t, open(t)) })
 	t.Run("SpanDialects", func(t *testing.T) { testSpanDialects(t, open(t)) })
 	t.Run("Overwrite", func(t *testing.T) { testOverwrite(t, open(t)) })
 	t.Run("BoolText", func(t *testing.T) { testBoolText(t, open(t)) })

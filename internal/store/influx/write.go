@@ -31,6 +31,15 @@ func (s *Store) Write(ctx context.Context, batch []sample.Sample) error {
 			return &store.RejectedError{Err: fmt.Errorf("influxdb %s: write %d points: sample %d: %w", s.url, len(batch), i, err)}
 		}
 	}
+	if err := s.writeSamples(ctx, batch); err != nil {
+		return err
+	}
+	return s.markWrites(ctx, batch)
+}
+
+// writeSamples writes a valid batch in requests of BatchSize samples, two
+// at a time.
+func (s *Store) writeSamples(ctx context.Context, batch []sample.Sample) error {
 	if len(batch) <= s.batchSize {
 		return s.writeBatch(ctx, batch)
 	}
@@ -103,6 +112,15 @@ func (s *Store) writeBatch(ctx context.Context, batch []sample.Sample) error {
 	for i := range batch {
 		lp = appendLine(lp, &batch[i], secs)
 	}
+	err := s.send(ctx, lp, secs, fmt.Sprintf("write %d points", len(batch)))
+	*bp = lp
+	bufPool.Put(bp)
+	return err
+}
+
+// send compresses line protocol and sends it in one request; what names
+// the request in errors.
+func (s *Store) send(ctx context.Context, lp []byte, secs bool, what string) error {
 	// The transport may still read the body after the response has arrived,
 	// so the compressed body is not pooled; the line buffer is.
 	var body bytes.Buffer
@@ -114,10 +132,8 @@ func (s *Store) writeBatch(ctx context.Context, batch []sample.Sample) error {
 		err = zw.Close()
 	}
 	gzipPool.Put(zw)
-	*bp = lp
-	bufPool.Put(bp)
 	if err != nil {
-		return fmt.Errorf("influxdb %s: write %d points: gzip: %w", s.url, len(batch), err)
+		return fmt.Errorf("influxdb %s: %s: gzip: %w", s.url, what, err)
 	}
 
 	u := s.writeNS
@@ -134,7 +150,7 @@ func (s *Store) writeBatch(ctx context.Context, batch []sample.Sample) error {
 		return resp.Body.Close()
 	})
 	if herr != nil {
-		return classify(fmt.Errorf("influxdb %s: write %d points: %w", s.url, len(batch), httpError(herr)))
+		return classify(fmt.Errorf("influxdb %s: %s: %w", s.url, what, httpError(herr)))
 	}
 	return nil
 }
