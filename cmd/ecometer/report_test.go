@@ -102,8 +102,9 @@ func TestReportMonthly(t *testing.T) {
 	}
 }
 
-// The same month from a real InfluxDB (aggregated hourly in Flux) gives
-// the same figures as from the embedded store.
+// The same month from a real InfluxDB (aggregated hourly from the raw
+// points, then from the hourly rollups the service keeps) gives the same
+// figures as from the embedded store.
 func TestReportMonthlyInflux(t *testing.T) {
 	srv := testenv.Influx(t)
 	st, err := influx.New(influx.Options{URL: srv.URL, Bucket: srv.Bucket})
@@ -145,6 +146,22 @@ func TestReportMonthlyInflux(t *testing.T) {
 	r := readReport(t, filepath.Join(outDir, "report-2025-10.json"))
 	if !strings.HasPrefix(r.Store, "InfluxDB at ") || r.Summary.Total.EnergyKWh != 745+310+745 {
 		t.Errorf("InfluxDB report: store %q, %v kWh; want 1800 kWh", r.Store, r.Summary.Total.EnergyKWh)
+	}
+	// With the month's rollups: the same report, byte for byte.
+	res, err := st.Materialize(context.Background(), from, to, nil)
+	if err != nil || res.Hours != 745 {
+		t.Fatalf("rollups of October 2025: %+v, %v; want 745 hours", res, err)
+	}
+	rolledOut := t.TempDir()
+	if _, errOut, err := reportRun(t, reportOptions{Config: cfgInflux, Month: "2025-10", Out: rolledOut}); err != nil {
+		t.Fatalf("report from InfluxDB's rollups: %v\n%s", err, errOut)
+	}
+	for _, ext := range []string{"json", "csv"} {
+		raw, _ := os.ReadFile(filepath.Join(outDir, "report-2025-10."+ext))
+		rolled, _ := os.ReadFile(filepath.Join(rolledOut, "report-2025-10."+ext))
+		if len(raw) == 0 || !bytes.Equal(raw, rolled) {
+			t.Errorf("report-2025-10.%s from the rollups differs from the one from the raw points", ext)
+		}
 	}
 
 	cfgSQL, dataDir := testConfig(t, co2Sites)
