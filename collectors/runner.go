@@ -44,7 +44,8 @@ type RunnerOptions struct {
 
 // Runner polls devices on schedules (gocron v2, one job per device) and
 // writes what they return. A device's polls never overlap; start times are
-// spread over the interval so devices are not all polled at once; an
+// spread over the interval in whole seconds (see offset) so devices are
+// not all polled at once; an
 // unreachable device is polled exponentially less often and recorded as
 // reachable=false; every poll records its duration. Devices can be added
 // and removed while it runs (a configuration reload).
@@ -123,12 +124,28 @@ func NewRunner(w store.Writer, opts RunnerOptions) (*Runner, error) {
 	return r, nil
 }
 
-// offset spreads devices over the interval: a stable share of it per device.
+// offset spreads devices over the interval: a stable share of it per
+// device, in whole seconds (offsetStep) when the interval is two or more.
+// The devices due in the same second are then polled together: their
+// requests and replies keep the Go runtime busy for a moment instead of
+// waking it from idle (futex, epoll_wait, timers) for every reply of every
+// device alone, which cost more than the SNMP work itself (ecometer bench
+// serve, 1,000 devices every 10 s: 1.10 CPU-s per 1000 polls spread to
+// the nanosecond, 0.42 in whole seconds). A second's devices are still
+// far fewer than all at once, as pollers that start every device on the
+// same tick do.
 func offset(device string, interval time.Duration) time.Duration {
 	h := fnv.New64a()
 	h.Write([]byte(device))
-	return time.Duration(h.Sum64() % uint64(interval))
+	off := time.Duration(h.Sum64() % uint64(interval))
+	if interval >= 2*offsetStep {
+		off = off.Truncate(offsetStep)
+	}
+	return off
 }
+
+// offsetStep is the grain of the devices' offsets.
+const offsetStep = time.Second
 
 // Slot is the sample time of a poll of device started at now: the start
 // of the interval it belongs to, so that a late, repeated or re-added
