@@ -137,8 +137,9 @@ func (s *Store) qlSeriesHours(ctx context.Context, ser sample.Series, plan *roll
 		)
 	}
 	if len(plan.valid) > 0 {
-		stmts = append(stmts, "SELECT pn, ps, cn, cf, cl, cfa, cla FROM "+s.qlFrom(rollupMeasurement)+
-			" WHERE "+sel+" AND "+qlTimes(plan.from, plan.to))
+		// Day points: from the start of the first valid hour's day.
+		stmts = append(stmts, "SELECT v FROM "+s.qlFrom(rollupMeasurement)+
+			" WHERE "+sel+" AND "+qlTimes(time.Unix(0, dayOf(plan.from.UnixNano())), plan.to))
 	}
 	res, err := s.qlQuery(ctx, "hourly", strings.Join(stmts, "; "))
 	if err != nil {

@@ -67,25 +67,34 @@ func testRollups(t *testing.T, s *Store) {
 		t.Fatalf("%d valid hours before Materialize", n)
 	}
 
-	var calls int
+	var calls, last int
 	res, err := s.Materialize(tctx(t), from.Add(time.Minute), to, func(done, total int) {
 		calls++
-		if done != calls || total != 13 {
-			t.Errorf("progress(%d, %d) at call %d, want total 13", done, total, calls)
+		if done <= last || done > total || total != 13 {
+			t.Errorf("progress(%d, %d) after %d, want up to 13 of 13", done, total, last)
 		}
+		last = done
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// from + 1 min: the hour [from, from+1h) is not complete in the range.
-	if res.Hours != 13 || res.Changed != 0 || res.Meters == 0 || calls != 13 {
-		t.Fatalf("Materialize = %+v after %d progress calls, want 13 hours", res, calls)
+	// from + 1 min: the hour [from, from+1h) is not complete in the range;
+	// the 13 hours are of one day: one progress call.
+	if res.Hours != 13 || res.Changed != 0 || res.Meters == 0 || calls != 1 || last != 13 {
+		t.Fatalf("Materialize = %+v after %d progress calls (last %d), want 13 hours in 1", res, calls, last)
 	}
 	if n := validHours(t, s, from, to); n != 13 {
 		t.Fatalf("%d valid hours after Materialize, want 13", n)
 	}
 	for _, q := range hourlyQueries {
 		sameHours(t, "after Materialize "+strconv.Quote(q.Device)+q.From.String()+"–"+q.To.String(), hourlyOf(t, s, q, false), hourlyOf(t, s, q, true))
+	}
+	// A short stretch without rollups and without samples is not read.
+	if p, err := s.planRollups(tctx(t), t0.Add(-5*time.Hour), t0.Add(3*time.Hour)); err != nil || len(p.raw) != 0 || len(p.valid) != 4 {
+		t.Fatalf("plan of 4 empty hours and 4 rolled up: %d raw stretches %v, %d valid hours, %v; want none and 4", len(p.raw), p.raw, len(p.valid), err)
+	}
+	if p, err := s.planRollups(tctx(t), t0.Add(-5*time.Hour), t0.Add(2*time.Hour+30*time.Minute)); err != nil || len(p.raw) != 1 {
+		t.Fatalf("plan ending inside an hour with samples: %d raw stretches %v, %v; want 1", len(p.raw), p.raw, err)
 	}
 	if again, err := s.Materialize(tctx(t), from.Add(time.Minute), to, nil); err != nil || again != (MaterializeResult{}) {
 		t.Fatalf("second Materialize = %+v, %v; want nothing to do", again, err)
@@ -99,8 +108,26 @@ func testRollups(t *testing.T, s *Store) {
 		t.Fatal("no hours of pdu-1 in the range")
 	}
 	h := before[0]
-	line := appendRollup(nil, &store.Hourly{Series: h.Series, Hour: h.Hour, PowerSamples: 1, PowerMeanW: 123456})
-	if err := s.send(tctx(t), line, true, "forge a rollup"); err != nil {
+	day := dayOf(h.Hour.UnixNano())
+	res0, err := s.qlQuery(tctx(t), "test", "SELECT v FROM "+s.qlFrom(rollupMeasurement)+" WHERE "+qlSeriesCond(h.Series)+
+		" AND time = "+strconv.FormatInt(day, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := qlRows(res0, 0)
+	if err != nil || len(rows) != 1 || len(rows[0].Values) != 1 {
+		t.Fatalf("the day's rollup point of %s: %+v, %v", h.Series.Key(), rows, err)
+	}
+	hours, err := splitDay(string(rows[0].Values[0][1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hod := int((h.Hour.UnixNano() - day) / int64(time.Hour))
+	if _, ok := hours[hod]; !ok || len(hours) < 2 {
+		t.Fatalf("the day's rollup point of %s holds %v, want hour %d and others", h.Series.Key(), hours, hod)
+	}
+	hours[hod] = "1 123456 0"
+	if err := s.send(tctx(t), appendDay(nil, h.Series, day, hours), true, "forge a rollup"); err != nil {
 		t.Fatal(err)
 	}
 	forged := hourlyOf(t, s, q, false)
@@ -127,8 +154,8 @@ func testRollups(t *testing.T, s *Store) {
 
 	// A write during the aggregation (the token read before differs from
 	// the one after): nothing recorded.
-	if _, ok, err := s.materializeHour(tctx(t), h.Hour.UnixNano(), "stale"); err != nil || ok {
-		t.Fatalf("materializeHour with a changed token: ok %v, %v; want not recorded", ok, err)
+	if r, err := s.materializeDay(tctx(t), []int64{h.Hour.UnixNano()}, map[int64]string{h.Hour.UnixNano(): "stale"}); err != nil || r.Changed != 1 || r.Hours != 0 {
+		t.Fatalf("materializeDay with a changed token: %+v, %v; want the hour not recorded", r, err)
 	}
 	if n := validHours(t, s, from, to); n != 12 {
 		t.Fatalf("%d valid hours after an aggregation that saw a write, want 12", n)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -201,5 +202,52 @@ func TestWriteCanceled(t *testing.T) {
 	var rej *store.RejectedError
 	if !errors.Is(err, context.Canceled) || errors.As(err, &rej) {
 		t.Fatalf("write with a canceled context: %v, want a retryable context.Canceled", err)
+	}
+}
+
+// A rollup's packed value reads back exactly, counter or not; anything
+// else is an error, never a figure.
+func TestRollupValueRoundTrip(t *testing.T) {
+	hour := time.Date(2025, 10, 1, 3, 0, 0, 0, time.UTC)
+	for _, h := range []store.Hourly{
+		{PowerSamples: 60, PowerMeanW: 57240.123456789, CounterSamples: 0},
+		{PowerSamples: 0, CounterSamples: 2, CounterFirstKWh: 1e-9, CounterLastKWh: 123456789.25,
+			CounterFirstAt: hour.Add(7), CounterLastAt: hour.Add(59*time.Minute + 59*time.Second + 999999999)},
+		{PowerSamples: 1, PowerMeanW: -0.1, CounterSamples: 1, CounterFirstKWh: 0.3, CounterLastKWh: 0.3,
+			CounterFirstAt: hour, CounterLastAt: hour},
+	} {
+		h.Hour = hour
+		line := string(appendRollupValue(nil, &h))
+		var got store.Hourly
+		got.Hour = hour
+		if err := parseRollupValue(line, &got); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		want := h
+		if want.PowerSamples > 0 {
+			want.PowerMeanW /= float64(want.PowerSamples) // written as the sum
+		}
+		if got != want {
+			t.Errorf("%q read back as %+v, want %+v", line, got, want)
+		}
+	}
+	day := map[int]string{23: "1 2 0", 0: "3 4 0", 7: "5 6 1 7 8 9 10"}
+	line := string(appendDay(nil, sample.Series{Measurement: sample.Power, Device: "d 1", Meter: "total"}, hour.UnixNano()-3*int64(time.Hour), day))
+	if want := `ecometer_power_hourly,device=d\ 1,meter=total v="0=3 4 0;7=5 6 1 7 8 9 10;23=1 2 0" 1759276800` + "\n"; line != want {
+		t.Errorf("appendDay = %q, want %q", line, want)
+	}
+	if got, err := splitDay("0=3 4 0;7=5 6 1 7 8 9 10;23=1 2 0"); err != nil || !maps.Equal(got, day) {
+		t.Errorf("splitDay = %v, %v; want %v", got, err, day)
+	}
+	for _, bad := range []string{"24=1 2 0", "x=1 2 0", "1=", "1=1 2 0;1=1 2 0", "1 2 0", ";"} {
+		if got, err := splitDay(bad); err == nil {
+			t.Errorf("splitDay(%q) accepted: %v", bad, got)
+		}
+	}
+	for _, bad := range []string{"", "60", "60 1 0 5", "60 x 0", "1 2 1", "1 2 0 3 4 5 6", "1 2 1 3 4 5 6 7", "-1 2 0", "1 2 1 3 4 5 z"} {
+		var h store.Hourly
+		if err := parseRollupValue(bad, &h); err == nil {
+			t.Errorf("parseRollupValue(%q) accepted: %+v", bad, h)
+		}
 	}
 }
