@@ -152,9 +152,11 @@ type MaterializeResult struct {
 }
 
 // Materialize aggregates every complete UTC hour in [from, to) whose rollups
-// are missing or no longer valid (see the package comment on rollups), one
-// hour at a time; progress, when not nil, is called after each. On InfluxDB
-// 2.x it does nothing. The service's rollup job calls it every ten minutes
+// are missing or no longer valid (see the package comment on rollups), a
+// UTC day's hours together, rollupWorkers days at a time; progress, when not
+// nil, is called after each day with the hours done so far. Only one
+// Materialize may run on a database at a time (a day's points are read,
+// merged and written back). On InfluxDB 2.x it does nothing. The service's rollup job calls it every ten minutes
 // (backend.Rollups); it is exported for loading history and for benchmarks.
 func (s *Store) Materialize(ctx context.Context, from, to time.Time, progress func(done, total int)) (MaterializeResult, error) {
 	var res MaterializeResult
