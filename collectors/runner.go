@@ -116,7 +116,8 @@ func NewRunner(w store.Writer, opts RunnerOptions) (*Runner, error) {
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "ecometer", Name: "polls_total",
 			Help: "Device polls by outcome (ok, no_data, error, skipped)."}, []string{"device", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "ecometer", Name: "poll_duration_seconds",
-			Help: "Duration of device polls.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}, []string{"device"}),
+			Help:    "Duration of device polls, by source (snmp, redfish). Per device: ecometer_device_poll_seconds.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}, []string{"source"}),
 	}
 	if opts.Registerer != nil {
 		opts.Registerer.MustRegister(r.polls, r.duration)
@@ -175,7 +176,7 @@ func (r *Runner) Add(j Job) error {
 		return fmt.Errorf("collectors: %s is already scheduled", dev)
 	}
 	r.jobs[dev] = e
-	r.state[dev] = r.newState(dev)
+	r.state[dev] = r.newState(j)
 	r.mu.Unlock()
 	job, err := r.sched.NewJob(gocron.DurationJob(j.Interval),
 		gocron.NewTask(func() {
@@ -233,7 +234,6 @@ func (r *Runner) Remove(device string) error {
 	for _, o := range pollOutcomes {
 		r.polls.DeleteLabelValues(device, o)
 	}
-	r.duration.DeleteLabelValues(device)
 	return err
 }
 
@@ -282,7 +282,7 @@ func (r *Runner) Poll(ctx context.Context, j Job, at time.Time) {
 	r.mu.Lock()
 	st := r.state[dev]
 	if st == nil {
-		st = r.newState(dev)
+		st = r.newState(j)
 		r.state[dev] = st
 	}
 	if st.skip > 0 {
@@ -341,8 +341,8 @@ func (r *Runner) Poll(ctx context.Context, j Job, at time.Time) {
 	}
 }
 
-func (r *Runner) newState(dev string) *deviceState {
-	return &deviceState{ok: r.polls.WithLabelValues(dev, "ok"), took: r.duration.WithLabelValues(dev)}
+func (r *Runner) newState(j Job) *deviceState {
+	return &deviceState{ok: r.polls.WithLabelValues(j.Target.Device, "ok"), took: r.duration.WithLabelValues(j.Source)}
 }
 
 func hasDevice(ss []sample.Sample) bool {

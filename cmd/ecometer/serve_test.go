@@ -260,7 +260,7 @@ func TestServeEmbedded(t *testing.T) {
 		`ecometer_polls_total{device="pdu-a",outcome="ok"}`,
 		`ecometer_polls_total{device="ups-a",outcome="ok"}`,
 		`ecometer_polls_total{device="srv-1",outcome="ok"}`,
-		`ecometer_poll_duration_seconds_count{device="pdu-a"}`,
+		`ecometer_poll_duration_seconds_count{source="snmp"}`,
 		"go_goroutines ",
 	} {
 		if !strings.Contains(metrics, want) {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"slices"
 	"strings"
@@ -242,103 +243,115 @@ func (c *Collector) Close() error {
 // meter, fields in the schema's order; of several readings of one field
 // the first counts (a profile lists fallbacks after the preferred object).
 // The grouping is worked out once and reused while a poll yields the same
-// sequence of measurements and meters (the usual case: the strings are
-// even the same, from the meter cache).
+// sequence of measurements and meters (the usual case). It is kept small,
+// since every collector holds one: the sequence as a hash, the groups as
+// positions of readings.
 type grouping struct {
-	keys   []groupKey // the sequence the groups were made for
+	seq    uint64 // hash of the sequence the groups were made for
+	n      int    // its length
 	groups []group
-	nField int
+	fields []fieldFrom // the groups' fields, group after group
 }
 
-type groupKey struct{ measurement, meter string }
-
+// group is one sample: its measurement and meter are those of reading
+// key; its fields are fields[from:to].
 type group struct {
-	measurement, meter string
-	fields             []fieldFrom // in schema order
+	key, from, to int32
 }
 
-// fieldFrom is a sample field and the reading it takes its value from.
+// fieldFrom is a sample field (an index into the measurement's
+// sample.FieldNames) and the reading it takes its value from.
 type fieldFrom struct {
-	name    string
-	reading int
+	reading int32
+	name    uint8
 	bool    bool
+}
+
+// seqSeed seeds the sequence hashes (per process, like map hashes).
+var seqSeed = maphash.MakeSeed()
+
+// sequence hashes the readings' measurements and meters in order. Two
+// sequences that differ hash alike with a chance of 2^-64 per poll.
+func sequence(readings []reading) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seqSeed)
+	for i := range readings {
+		h.WriteString(readings[i].m.Measurement)
+		h.WriteByte(0)
+		h.WriteString(readings[i].meter)
+		h.WriteByte(0)
+	}
+	return h.Sum64()
 }
 
 // samples returns the power and ups samples of a poll, with room for one
 // more sample, and their fields' backing array with room for two more
 // fields (the device sample's).
 func (g *grouping) samples(target collectors.Target, at time.Time, readings []reading) ([]sample.Sample, []sample.Field) {
-	if !g.same(readings) {
+	if seq := sequence(readings); g.groups == nil || seq != g.seq || len(readings) != g.n {
 		g.build(readings)
+		g.seq, g.n = seq, len(readings)
 	}
 	out := make([]sample.Sample, 0, len(g.groups)+1)
-	fields := make([]sample.Field, 0, g.nField+2) // shared backing array
-	for i := range g.groups {
-		gr := &g.groups[i]
+	fields := make([]sample.Field, 0, len(g.fields)+2) // shared backing array
+	for _, gr := range g.groups {
+		key := &readings[gr.key]
+		names := sample.FieldNames(key.m.Measurement)
 		from := len(fields)
-		for _, f := range gr.fields {
+		for _, f := range g.fields[gr.from:gr.to] {
 			v := readings[f.reading].value
 			if f.bool {
-				fields = append(fields, sample.B(f.name, v != 0))
+				fields = append(fields, sample.B(names[f.name], v != 0))
 			} else {
-				fields = append(fields, sample.F(f.name, v))
+				fields = append(fields, sample.F(names[f.name], v))
 			}
 		}
-		out = append(out, sample.Sample{Series: target.Series(gr.measurement, gr.meter, Source), Time: at,
+		out = append(out, sample.Sample{Series: target.Series(key.m.Measurement, key.meter, Source), Time: at,
 			Fields: fields[from:len(fields):len(fields)]})
 	}
 	return out, fields
 }
 
-func (g *grouping) same(readings []reading) bool {
-	if len(readings) != len(g.keys) || g.groups == nil {
-		return false
-	}
-	for i := range readings {
-		if k := &g.keys[i]; readings[i].meter != k.meter || readings[i].m.Measurement != k.measurement {
-			return false
-		}
-	}
-	return true
-}
-
 // build groups readings by (measurement, meter) in sorted order and picks,
 // per group and schema field, the first reading that fills it.
 func (g *grouping) build(readings []reading) {
-	g.keys = g.keys[:0]
-	for i := range readings {
-		g.keys = append(g.keys, groupKey{readings[i].m.Measurement, readings[i].meter})
-	}
 	order := make([]int, len(readings))
 	for i := range order {
 		order[i] = i
 	}
+	key := func(i int) (string, string) { return readings[i].m.Measurement, readings[i].meter }
 	slices.SortStableFunc(order, func(a, b int) int {
-		ka, kb := &g.keys[a], &g.keys[b]
-		if c := strings.Compare(ka.measurement, kb.measurement); c != 0 {
+		ma, ra := key(a)
+		mb, rb := key(b)
+		if c := strings.Compare(ma, mb); c != 0 {
 			return c
 		}
-		return strings.Compare(ka.meter, kb.meter)
+		return strings.Compare(ra, rb)
 	})
-	g.groups, g.nField = g.groups[:0], 0
+	g.groups, g.fields = g.groups[:0], g.fields[:0]
 	for start := 0; start < len(order); {
-		first := g.keys[order[start]]
+		m, meter := key(order[start])
 		end := start + 1
-		for end < len(order) && g.keys[order[end]] == first {
+		for end < len(order) {
+			if m2, r2 := key(order[end]); m2 != m || r2 != meter {
+				break
+			}
 			end++
 		}
-		gr := group{measurement: first.measurement, meter: first.meter}
-		schema := sample.Schema[first.measurement]
-		for _, name := range sample.FieldNames(first.measurement) {
+		gr := group{key: int32(order[start]), from: int32(len(g.fields))}
+		schema := sample.Schema[m]
+		for n, name := range sample.FieldNames(m) {
 			for _, o := range order[start:end] {
 				if readings[o].m.Field == name {
-					gr.fields = append(gr.fields, fieldFrom{name: name, reading: o, bool: schema[name] == sample.Bool})
+					g.fields = append(g.fields, fieldFrom{reading: int32(o), name: uint8(n), bool: schema[name] == sample.Bool})
 					break
 				}
 			}
 		}
-		g.nField += len(gr.fields)
+		gr.to = int32(len(g.fields))
 		g.groups = append(g.groups, gr)
 		start = end
 	}
+	g.groups = slices.Clip(g.groups)
+	g.fields = slices.Clip(g.fields)
 }

@@ -3,11 +3,13 @@ package snmp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gosnmp/gosnmp"
@@ -81,12 +83,11 @@ const (
 	oidSysDescr    = ".1.3.6.1.2.1.1.1.0"
 )
 
-// plan is what one poll of a profile asks for, worked out once per
-// collector: the OIDs to GET and walk, and per metric the columns it reads
-// (as indexes into columns) and its meter template. A plan, and the
-// snapshot and caches it reuses, belong to one collector and so to one
-// goroutine at a time.
-type plan struct {
+// program is what one poll of a profile asks for, worked out once per
+// profile and shared by every collector of it (Registry.program): the OIDs
+// to GET and walk, and per metric the columns it reads (as indexes into
+// columns) and its meter template. It is never changed after newProgram.
+type program struct {
 	profile  *Profile
 	metrics  []*Metric
 	compiled []metricPlan // parallel to metrics
@@ -101,9 +102,22 @@ type plan struct {
 	// colHasDescendant[c]: another column lies below column c (its rows
 	// must then be told apart by the longest prefix).
 	colHasDescendant []bool
-	lastCol          int // addColumns' guess: the column after the last one filled
 	// chained are the metrics with label lookups past their first step.
 	chained []int
+	// meterOf[i] is the meter cache (plan.meters) of metric i: metrics
+	// whose meters are made alike (template, label steps, chain) share one,
+	// so a row's meter is built and kept once, not once per field.
+	meterOf []int
+	nMeters int
+}
+
+// plan is a program with the state of one collector: the caches and
+// buffers it reuses from poll to poll. A plan belongs to one collector and
+// so to one goroutine at a time.
+type plan struct {
+	*program
+
+	lastCol int // addColumns' guess: the column after the last one filled
 
 	// Label lookups past the first step (PoE port → entPhysicalIndex →
 	// ifName: two GETs per poll otherwise) are cached as the meters they
@@ -113,10 +127,10 @@ type plan struct {
 	labelsAt time.Time
 	now      func() time.Time // default time.Now
 
-	// meters caches, per metric and row position, the meter a row got and
-	// what it depended on: a poll that sees the same row, label and chain
-	// unit reuses the string instead of building it again.
-	meters [][]meterEntry
+	// meters caches the meters rows got and what they depended on, by
+	// meterOf: a poll that sees the same row, label and chain unit reuses
+	// the string instead of building it again.
+	meters []meterCache
 
 	snap snapshot  // reused from poll to poll
 	out  []reading // evaluate's result, reused
@@ -161,13 +175,40 @@ type meterPart struct {
 	arc  int
 }
 
-// meterEntry is a cached meter of one row (see plan.meters).
+// meterCache is one cache of plan.meters: an entry per row, in OID order
+// of the row indexes. The metrics sharing it usually walk columns of one
+// table, so a row's position in a metric's column is its position here;
+// when a column lacks rows, the row is searched.
+type meterCache struct {
+	entries []meterEntry
+}
+
+// meterEntry is the cached meter of one row.
 type meterEntry struct {
-	idx    string
-	dep    labelDep // the label's source value
-	unit   float64  // the chain unit (NaN-free; 0 without chain)
-	meter  string
-	filled bool
+	idx   string
+	dep   keptDep // the label's source value
+	unit  float64 // the chain unit (0 without chain)
+	meter string
+}
+
+// find returns the position of row idx (k: where it is expected) and
+// whether it is there; else where it would go.
+func (c *meterCache) find(idx string, k int) (int, bool) {
+	if k >= 0 && k < len(c.entries) && c.entries[k].idx == idx {
+		return k, true
+	}
+	if n := len(c.entries); n > 0 && compareOID(c.entries[n-1].idx, idx) < 0 {
+		return n, false // a new last row: the usual growth
+	}
+	i := sort.Search(len(c.entries), func(i int) bool { return compareOID(c.entries[i].idx, idx) >= 0 })
+	return i, i < len(c.entries) && c.entries[i].idx == idx
+}
+
+// keptDep is a labelDep as the cache keeps it: its own copy of text.
+type keptDep struct {
+	num     float64
+	txt     string
+	ok, isN bool
 }
 
 // labelDep is the value a label was made from, in a form that compares
@@ -183,8 +224,18 @@ type labelDep struct {
 // labelTTL is how long cached label lookups are reused.
 const labelTTL = time.Hour
 
+// newPlan returns a plan of p for one collector, on p's program shared
+// through reg.
 func newPlan(p *Profile, reg *Registry) *plan {
-	pl := &plan{profile: p}
+	prog := reg.program(p)
+	return &plan{program: prog,
+		snap:   snapshot{scalars: make([]gosnmp.SnmpPDU, len(prog.scalars)), cols: make([]column, len(prog.columns))},
+		meters: make([]meterCache, prog.nMeters)}
+}
+
+// newProgram works out p's program; reg resolves its includes.
+func newProgram(p *Profile, reg *Registry) *program {
+	pl := &program{profile: p}
 	for i := range p.Metrics {
 		pl.metrics = append(pl.metrics, &p.Metrics[i])
 	}
@@ -267,8 +318,19 @@ func newPlan(p *Profile, reg *Registry) *plan {
 			}
 		}
 	}
-	pl.snap = snapshot{scalars: make([]gosnmp.SnmpPDU, len(pl.scalars)), cols: make([]column, len(pl.columns))}
-	pl.meters = make([][]meterEntry, len(pl.metrics))
+	pl.meterOf = make([]int, len(pl.metrics))
+	shared := map[string]int{}
+	for i, m := range pl.metrics {
+		mp := &pl.compiled[i]
+		key := fmt.Sprintf("%q %v %+v", m.Meter, mp.label, m.Chain)
+		n, ok := shared[key]
+		if !ok {
+			n = len(shared)
+			shared[key] = n
+		}
+		pl.meterOf[i] = n
+	}
+	pl.nMeters = len(shared)
 	return pl
 }
 
@@ -348,8 +410,7 @@ func (s *snapshot) reset() {
 func (s *snapshot) release() {
 	s.extra = nil
 	clear(s.scalars)
-	clear(s.vars) // the transport's buffer, which the caller may overwrite
-	s.vars = nil
+	s.vars = nil // the transport's buffer: it clears and reuses it
 	for i := range s.cols {
 		clear(s.cols[i].idx[:cap(s.cols[i].idx)])
 	}
@@ -359,9 +420,18 @@ func (s *snapshot) release() {
 // the caches; the readings of evaluate are gone after it.
 func (pl *plan) release() {
 	pl.snap.release()
-	clear(pl.out[:cap(pl.out)])
-	pl.out = pl.out[:0]
+	if pl.out != nil {
+		clear(pl.out[:cap(pl.out)])
+		out := pl.out[:0]
+		readingBufs.Put(&out)
+		pl.out = nil
+	}
 }
+
+// readingBufs holds evaluate's result buffers between polls: a collector
+// takes one for a poll, so they number the polls in flight, not the
+// devices.
+var readingBufs = sync.Pool{New: func() any { return new([]reading) }}
 
 // read polls the device. The snapshot it returns is the plan's own,
 // valid until the next read.
@@ -495,7 +565,7 @@ func (pl *plan) readLabels(ctx context.Context, t Transport, s *snapshot) error 
 	if at := now(); pl.labelsAt.IsZero() || at.Sub(pl.labelsAt) >= labelTTL || at.Before(pl.labelsAt) {
 		pl.labelsAt = at
 		for _, i := range pl.chained {
-			pl.meters[i] = nil // looked up again
+			pl.meters[pl.meterOf[i]].entries = nil // looked up again
 		}
 	}
 	// The rows that need their chain followed: not cached, or cached for
@@ -505,10 +575,10 @@ func (pl *plan) readLabels(ctx context.Context, t Transport, s *snapshot) error 
 	for _, i := range pl.chained {
 		mp := &pl.compiled[i]
 		col := &s.cols[mp.col]
-		cache := pl.meters[i]
+		cache := &pl.meters[pl.meterOf[i]]
 		for k, idx := range col.idx {
-			if k < len(cache) && cache[k].filled && cache[k].idx == idx {
-				if v, ok := s.find(mp.label[0].col, idx, k); ok && cache[k].dep.same(v) {
+			if at, ok := cache.find(idx, k); ok {
+				if v, ok := s.find(mp.label[0].col, idx, k); ok && depOf(v).equalKept(cache.entries[at].dep) {
 					continue
 				}
 			}
@@ -588,6 +658,9 @@ func (pl *plan) labelStep(s *snapshot, mp *metricPlan, idx string, hint, k int) 
 // evaluate. Several readings of one meter and field may come out (fallback
 // metrics): the first is the one that counts (toSamples, publicReadings).
 func (pl *plan) evaluate(s *snapshot, log *slog.Logger) []reading {
+	if pl.out == nil {
+		pl.out = *readingBufs.Get().(*[]reading)
+	}
 	out := pl.out[:0]
 	for i, m := range pl.metrics {
 		mp := &pl.compiled[i]
@@ -763,19 +836,23 @@ func (pl *plan) meter(i int, s *snapshot, idx string, k int) string {
 		}
 	}
 	unit, hasUnit := s.chainUnit(m, mp, idx, k)
-	cache := pl.meters[i]
-	if k < len(cache) {
-		if e := &cache[k]; e.filled && e.idx == idx && e.dep.equal(dep) && e.unit == unit {
+	cache := &pl.meters[pl.meterOf[i]]
+	at, found := cache.find(idx, k)
+	if found {
+		if e := &cache.entries[at]; dep.equalKept(e.dep) && e.unit == unit {
 			return e.meter
 		}
 	}
 	meter := pl.buildMeter(s, m, mp, idx, k, labelPDU, dep.ok, unit, hasUnit)
-	for len(cache) <= k {
-		cache = append(cache, meterEntry{})
+	e := meterEntry{dep: dep.kept(), unit: unit, meter: meter}
+	if found {
+		e.idx = cache.entries[at].idx
+		cache.entries[at] = e
+	} else {
+		// idx is a slice of the agent's answer: a copy keeps the answer out of the cache.
+		e.idx = strings.Clone(idx)
+		cache.entries = slices.Insert(cache.entries, at, e)
 	}
-	// idx is a slice of the agent's answer: a copy keeps the answer out of the cache.
-	cache[k] = meterEntry{idx: strings.Clone(idx), dep: dep.own(), unit: unit, meter: meter, filled: true}
-	pl.meters[i] = cache
 	return meter
 }
 
@@ -850,34 +927,26 @@ func depOf(v gosnmp.SnmpPDU) labelDep {
 	return labelDep{ok: true, txt: "\x00" + v.Type.String()}
 }
 
-// own copies a text dependency out of the agent's buffer before it is kept.
-func (d labelDep) own() labelDep {
+// kept copies a dependency out of the agent's buffer to be cached.
+func (d labelDep) kept() keptDep {
+	k := keptDep{num: d.num, txt: d.txt, ok: d.ok, isN: d.isN}
 	if d.raw != nil {
-		d.txt, d.raw = string(d.raw), nil
+		k.txt = string(d.raw)
 	}
-	return d
+	return k
 }
 
-// equal compares two dependencies; comparing a []byte with a string this
-// way does not allocate.
-func (d labelDep) equal(o labelDep) bool {
+// equalKept compares a dependency with a cached one; comparing a []byte
+// with a string this way does not allocate.
+func (d labelDep) equalKept(o keptDep) bool {
 	if d.ok != o.ok || d.isN != o.isN || d.num != o.num {
 		return false
 	}
-	switch {
-	case d.raw != nil && o.raw != nil:
-		return string(d.raw) == string(o.raw)
-	case d.raw != nil:
+	if d.raw != nil {
 		return string(d.raw) == o.txt
-	case o.raw != nil:
-		return d.txt == string(o.raw)
 	}
 	return d.txt == o.txt
 }
-
-// same reports whether a row's first label step still has the value d was
-// made from.
-func (d labelDep) same(v gosnmp.SnmpPDU) bool { return d.equal(depOf(v)) }
 
 // sanitize keeps a device-supplied label usable as a tag value.
 func sanitize(s string) string {

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
@@ -145,6 +146,18 @@ var fieldUnits = map[string]map[string]string{
 // Registry holds loaded profiles by name.
 type Registry struct {
 	byName map[string]*Profile
+	// programs holds each profile's program (*Profile → *program), made
+	// at its first use and shared by the collectors of that profile.
+	programs sync.Map
+}
+
+// program returns p's program, shared by every collector of p.
+func (r *Registry) program(p *Profile) *program {
+	if v, ok := r.programs.Load(p); ok {
+		return v.(*program)
+	}
+	v, _ := r.programs.LoadOrStore(p, newProgram(p, r))
+	return v.(*program)
 }
 
 // Profiles returns the profiles sorted by name.

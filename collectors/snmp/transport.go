@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -229,8 +229,21 @@ func (t *gosnmpTransport) connect() error {
 // devices would otherwise hold 640 MB of idle buffers and as many sockets.
 // The next request connects again, which for UDP sends nothing. SNMPv3
 // sessions stay open: they keep the agent's engine ID and time.
+//
+// The last walk's varbinds are dropped too, and for v1/v2c its buffer goes
+// back to a pool shared by all devices: the buffers then number the polls
+// in flight, not the devices. The caller must be done with them.
 func (t *gosnmpTransport) Release() {
-	if !t.idle || t.g == nil {
+	clear(t.out[:cap(t.out)])
+	if !t.idle {
+		return
+	}
+	if t.out != nil {
+		out := t.out[:0]
+		varbindBufs.Put(&out)
+		t.out = nil
+	}
+	if t.g == nil {
 		return
 	}
 	if t.g.Conn != nil {
@@ -238,6 +251,9 @@ func (t *gosnmpTransport) Release() {
 	}
 	t.g = nil
 }
+
+// varbindBufs holds walk buffers between polls (see Release).
+var varbindBufs = sync.Pool{New: func() any { return new([]gosnmp.SnmpPDU) }}
 
 // Recovery of a reduced max-repetitions: a timeout or tooBig may have been
 // a passing fault (a busy agent, a lost packet), so after recoverAfter walks
@@ -264,7 +280,6 @@ type gosnmpTransport struct {
 	v1      bool             // SNMPv1: GETNEXT for good
 	reduced bool             // the current walk had to reduce reps or fall back
 	okWalks int              // walks in a row without a reduction, at reduced settings
-	walk    *columnWalk      // the last walk, restarted for the same roots
 	out     []gosnmp.SnmpPDU // the last walk's varbinds, reused by the next
 }
 
@@ -428,6 +443,9 @@ func (t *gosnmpTransport) Walk(ctx context.Context, roots []string) ([]gosnmp.Sn
 	if err := t.bind(ctx); err != nil {
 		return nil, err
 	}
+	if t.out == nil {
+		t.out = *varbindBufs.Get().(*[]gosnmp.SnmpPDU)
+	}
 	out := t.out[:0]
 	defer func() { t.out = out[:0] }()
 	t.reduced = false
@@ -445,15 +463,12 @@ func (t *gosnmpTransport) Walk(ctx context.Context, roots []string) ([]gosnmp.Sn
 }
 
 func (t *gosnmpTransport) walkBatch(ctx context.Context, roots []string, out []gosnmp.SnmpPDU) ([]gosnmp.SnmpPDU, error) {
-	// A collector walks the same columns every poll: the walk is set up
-	// once and restarted.
-	w := t.walk
-	if w == nil || !slices.Equal(w.given, roots) {
-		w = newColumnWalk(roots)
-		t.walk = w
-	} else {
-		w.restart()
-	}
+	// The walk's state lives only while it walks: it is taken from a
+	// pool, so the states number the walks in flight, not the devices.
+	w := columnWalks.Get().(*columnWalk)
+	w.reset(roots)
+	defer columnWalks.Put(w)
+	defer w.clear()
 	for !w.done() {
 		if err := ctx.Err(); err != nil {
 			return out, err
@@ -542,9 +557,7 @@ var (
 // columnWalk walks several columns side by side: every request asks for
 // the next rows of every column not yet finished.
 type columnWalk struct {
-	given  []string // the roots as passed in
-	start  []string // the roots with a leading dot
-	roots  []string // with a trailing dot
+	roots  []string // with a leading dot, without a trailing one
 	cursor []string
 	active []int // indexes into roots still walking
 
@@ -553,25 +566,31 @@ type columnWalk struct {
 	finished []bool
 }
 
-func newColumnWalk(roots []string) *columnWalk {
-	w := &columnWalk{given: slices.Clone(roots), start: make([]string, len(roots)),
-		roots: make([]string, len(roots)), cursor: make([]string, len(roots))}
-	for i, r := range roots {
-		r = "." + strings.Trim(r, ".")
-		w.start[i] = r
-		w.roots[i] = r + "."
-	}
-	w.restart()
-	return w
-}
+// columnWalks holds walk states between walks.
+var columnWalks = sync.Pool{New: func() any { return new(columnWalk) }}
 
-// restart puts every column back at its start.
-func (w *columnWalk) restart() {
-	copy(w.cursor, w.start)
+// reset makes w a walk of roots from their start. Roots as plans keep
+// them (a leading dot, no trailing one) are used as they are.
+func (w *columnWalk) reset(roots []string) {
+	w.roots = w.roots[:0]
+	for _, r := range roots {
+		if !strings.HasPrefix(r, ".") || strings.HasSuffix(r, ".") {
+			r = "." + strings.Trim(r, ".")
+		}
+		w.roots = append(w.roots, r)
+	}
+	w.cursor = append(w.cursor[:0], w.roots...)
 	w.active = w.active[:0]
-	for i := range w.start {
+	for i := range w.roots {
 		w.active = append(w.active, i)
 	}
+}
+
+// clear drops the walk's references to roots and answers.
+func (w *columnWalk) clear() {
+	clear(w.roots[:cap(w.roots)])
+	clear(w.cursor[:cap(w.cursor)])
+	clear(w.ask[:cap(w.ask)])
 }
 
 func (w *columnWalk) done() bool { return len(w.active) == 0 }
@@ -617,7 +636,7 @@ func (w *columnWalk) take(vars []gosnmp.SnmpPDU, out []gosnmp.SnmpPDU) ([]gosnmp
 			name = "." + name
 		}
 		if v.Type == gosnmp.EndOfMibView || v.Type == gosnmp.NoSuchObject || v.Type == gosnmp.NoSuchInstance ||
-			!strings.HasPrefix(name, w.roots[col]) || !oidAfter(name, w.cursor[col]) {
+			!underRoot(name, w.roots[col]) || !oidAfter(name, w.cursor[col]) {
 			finished[c] = true
 			progressed = true
 			continue
@@ -642,6 +661,12 @@ func (w *columnWalk) take(vars []gosnmp.SnmpPDU, out []gosnmp.SnmpPDU) ([]gosnmp
 	}
 	w.active = keep
 	return out, progressed
+}
+
+// underRoot reports whether name lies below root (".1.3.6.1.2.1.31.1" is
+// not below ".1.3.6.1.2.1.3").
+func underRoot(name, root string) bool {
+	return len(name) > len(root) && name[len(root)] == '.' && strings.HasPrefix(name, root)
 }
 
 // oidAfter reports whether dotted OID a sorts after b, arc by arc.

@@ -17,51 +17,154 @@ import (
 // in the name, _total for counters. Values older than StaleAfter are not
 // exported: a device that stopped answering must not look steady.
 type Readings struct {
-	mu     sync.Mutex
-	latest map[sample.Series]*reading
+	mu sync.Mutex
+	// latest holds, per device, the latest value of each of its series.
+	latest map[string]*deviceReadings
+	// layouts are the field lists seen, interned: most series of a
+	// measurement share one.
+	layouts map[string]*layout
 	// StaleAfter (default 15 min) drops values not refreshed since.
 	StaleAfter time.Duration
 	now        func() time.Time
 }
 
-// reading is a series' latest value: its own copy of the fields, reused
-// from poll to poll, so that the polls' batches are not kept alive.
-type reading struct {
-	t      time.Time
-	fields []sample.Field
+// deviceReadings are one device's series. They are kept small (a daemon
+// holds thousands of devices): the device's tags once, per series only
+// what differs, and the field names and kinds as a shared layout.
+type deviceReadings struct {
+	site, room, rack, class string
+	series                  []seriesReading
+	next                    int // where the next sample's series is expected (a poll's come in the same order)
+}
+
+// seriesReading is a series' latest value: its own copy of the values,
+// reused from poll to poll, so that the polls' batches are not kept alive.
+type seriesReading struct {
+	measurement, meter, source string
+	t                          int64 // Unix nanoseconds
+	lay                        *layout
+	nums                       []float64 // by lay.names: Float and Bool (0 or 1) fields
+	text                       []string  // by lay.names, when lay has Text fields
+}
+
+// layout is a list of field names and kinds.
+type layout struct {
+	names   []string
+	kinds   []sample.Kind
+	hasText bool
+}
+
+func (l *layout) fits(fields []sample.Field) bool {
+	if len(fields) != len(l.names) {
+		return false
+	}
+	for i := range fields {
+		if fields[i].Name != l.names[i] || fields[i].Kind != l.kinds[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // NewReadings returns an empty Readings.
 func NewReadings() *Readings {
-	return &Readings{latest: map[sample.Series]*reading{}, StaleAfter: 15 * time.Minute, now: time.Now}
+	return &Readings{latest: map[string]*deviceReadings{}, layouts: map[string]*layout{},
+		StaleAfter: 15 * time.Minute, now: time.Now}
+}
+
+// layoutOf returns the interned layout of fields.
+func (r *Readings) layoutOf(fields []sample.Field) *layout {
+	var key strings.Builder
+	for _, f := range fields {
+		key.WriteString(f.Name)
+		key.WriteByte(byte('0' + f.Kind))
+	}
+	if l, ok := r.layouts[key.String()]; ok {
+		return l
+	}
+	l := &layout{names: make([]string, len(fields)), kinds: make([]sample.Kind, len(fields))}
+	for i, f := range fields {
+		l.names[i], l.kinds[i] = f.Name, f.Kind
+		l.hasText = l.hasText || f.Kind == sample.Text
+	}
+	r.layouts[key.String()] = l
+	return l
 }
 
 // Observe records a stored batch.
 func (r *Readings) Observe(batch []sample.Sample) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var d *deviceReadings
 	for i := range batch {
 		s := &batch[i]
-		old, ok := r.latest[s.Series]
-		if !ok {
-			old = &reading{}
-			r.latest[s.Series] = old
-		} else if old.t.After(s.Time) {
-			continue
+		if d == nil || s.Device != batch[i-1].Device {
+			d = r.device(&s.Series)
+		} else if s.Site != d.site || s.Room != d.room || s.Rack != d.rack || s.Class != d.class {
+			d = r.device(&s.Series)
 		}
-		old.t, old.fields = s.Time, append(old.fields[:0], s.Fields...)
+		d.observe(r, s)
 	}
+}
+
+// device returns the readings of ser's device; a device whose tags
+// changed (it moved, by a reload) starts again.
+func (r *Readings) device(ser *sample.Series) *deviceReadings {
+	d := r.latest[ser.Device]
+	if d == nil || d.site != ser.Site || d.room != ser.Room || d.rack != ser.Rack || d.class != ser.Class {
+		d = &deviceReadings{site: ser.Site, room: ser.Room, rack: ser.Rack, class: ser.Class}
+		r.latest[ser.Device] = d
+	}
+	return d
+}
+
+func (d *deviceReadings) observe(r *Readings, s *sample.Sample) {
+	var sr *seriesReading
+	if k := d.next; k < len(d.series) && d.series[k].is(s) {
+		sr = &d.series[k]
+		d.next = k + 1
+	} else {
+		for k := range d.series {
+			if d.series[k].is(s) {
+				sr, d.next = &d.series[k], k+1
+				break
+			}
+		}
+		if sr == nil {
+			d.series = append(d.series, seriesReading{measurement: s.Measurement, meter: s.Meter, source: s.Source, t: -1 << 63})
+			sr, d.next = &d.series[len(d.series)-1], len(d.series)
+		}
+	}
+	t := s.Time.UnixNano()
+	if sr.t > t {
+		return
+	}
+	sr.t = t
+	if sr.lay == nil || !sr.lay.fits(s.Fields) {
+		sr.lay = r.layoutOf(s.Fields)
+		sr.nums, sr.text = nil, nil
+	}
+	sr.nums = sr.nums[:0]
+	for _, f := range s.Fields {
+		sr.nums = append(sr.nums, f.Num)
+	}
+	if sr.lay.hasText {
+		sr.text = sr.text[:0]
+		for _, f := range s.Fields {
+			sr.text = append(sr.text, f.Text)
+		}
+	}
+}
+
+func (sr *seriesReading) is(s *sample.Sample) bool {
+	return sr.meter == s.Meter && sr.measurement == s.Measurement && sr.source == s.Source
 }
 
 // Forget drops every series of a device (it left the configuration).
 func (r *Readings) Forget(device string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for k := range r.latest {
-		if k.Device == device {
-			delete(r.latest, k)
-		}
-	}
+	delete(r.latest, device)
 }
 
 var readingLabels = []string{"site", "room", "rack", "device", "class", "meter", "source"}
@@ -110,24 +213,30 @@ func (r *Readings) Describe(ch chan<- *prometheus.Desc) {
 func (r *Readings) Collect(ch chan<- prometheus.Metric) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cutoff := r.now().Add(-r.StaleAfter)
-	for ser, s := range r.latest {
-		if s.t.Before(cutoff) {
+	cutoff := r.now().Add(-r.StaleAfter).UnixNano()
+	for device, d := range r.latest {
+		for k := range d.series {
+			d.collect(ch, device, &d.series[k], cutoff)
+		}
+	}
+}
+
+func (d *deviceReadings) collect(ch chan<- prometheus.Metric, device string, s *seriesReading, cutoff int64) {
+	if s.t < cutoff {
+		return
+	}
+	labels := []string{d.site, d.room, d.rack, device, d.class, s.meter, s.source}
+	for i, name := range s.lay.names {
+		if s.lay.kinds[i] == sample.Text {
+			if s.measurement == sample.Device && name == "power_state" && s.text[i] != "" {
+				ch <- prometheus.MustNewConstMetric(powerStateDesc, prometheus.GaugeValue, 1, append(labels, strings.ToLower(s.text[i]))...)
+			}
 			continue
 		}
-		labels := []string{ser.Site, ser.Room, ser.Rack, ser.Device, ser.Class, ser.Meter, ser.Source}
-		for _, f := range s.fields {
-			if f.Kind == sample.Text {
-				if ser.Measurement == sample.Device && f.Name == "power_state" && f.Text != "" {
-					ch <- prometheus.MustNewConstMetric(powerStateDesc, prometheus.GaugeValue, 1, append(labels, strings.ToLower(f.Text))...)
-				}
-				continue
-			}
-			m, ok := readingMetrics[ser.Measurement+"/"+f.Name]
-			if !ok {
-				continue
-			}
-			ch <- prometheus.MustNewConstMetric(m.desc, m.kind, f.Num*m.scale, labels...)
+		m, ok := readingMetrics[s.measurement+"/"+name]
+		if !ok {
+			continue
 		}
+		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, s.nums[i]*m.scale, labels...)
 	}
 }

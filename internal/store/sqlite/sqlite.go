@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/ecometer/ecometer/internal/store"
-	"github.com/ecometer/ecometer/models/sample"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -68,7 +67,7 @@ type Store struct {
 
 	mu     sync.Mutex              // serialises Write and Close; guards the fields below
 	closed bool                    // Close was called
-	series map[sample.Series]int64 // series ids known to be committed
+	series seriesCache             // series ids known to be committed
 	ins    map[string]*insertStmts // by measurement
 	// readOnly: wdb is nil; immutable: the database is opened without
 	// locking because this user cannot create its -shm file and no writer
@@ -100,7 +99,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		path:      file,
 		retention: opts.RawRetention,
 		now:       opts.Now,
-		series:    make(map[sample.Series]int64),
+		series:    seriesCache{},
 		ins:       make(map[string]*insertStmts),
 	}
 	if s.retention == 0 {

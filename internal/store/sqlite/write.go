@@ -282,7 +282,7 @@ type seriesIDs struct {
 }
 
 func (r *seriesIDs) id(ser sample.Series) (int64, error) {
-	if id, ok := r.s.series[ser]; ok {
+	if id, ok := r.s.series.get(&ser); ok {
 		return id, nil
 	}
 	if id, ok := r.created[ser]; ok {
@@ -307,6 +307,6 @@ func (r *seriesIDs) id(ser sample.Series) (int64, error) {
 // committed adds the series the transaction created to the store's cache.
 func (r *seriesIDs) committed() {
 	for ser, id := range r.created {
-		r.s.series[ser] = id
+		r.s.series.put(ser, id)
 	}
 }
