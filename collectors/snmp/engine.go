@@ -228,9 +228,7 @@ const labelTTL = time.Hour
 // through reg.
 func newPlan(p *Profile, reg *Registry) *plan {
 	prog := reg.program(p)
-	return &plan{program: prog,
-		snap:   snapshot{scalars: make([]gosnmp.SnmpPDU, len(prog.scalars)), cols: make([]column, len(prog.columns))},
-		meters: make([]meterCache, prog.nMeters)}
+	return &plan{program: prog, meters: make([]meterCache, prog.nMeters)}
 }
 
 // newProgram works out p's program; reg resolves its includes.
@@ -373,6 +371,7 @@ type snapshot struct {
 	cols    []column
 	vars    []gosnmp.SnmpPDU          // the walk's varbinds (the transport's buffer)
 	extra   map[string]gosnmp.SnmpPDU // label lookups past the first step
+	buf     *snapshotBuf              // where scalars and cols came from (nil between polls)
 }
 
 // column is one walked column: its row indexes and where each row's
@@ -397,24 +396,46 @@ func (s *snapshot) find(col int, idx string, hint int) (gosnmp.SnmpPDU, bool) {
 	return gosnmp.SnmpPDU{}, false
 }
 
-func (s *snapshot) reset() {
+// reset readies s for a poll of nScalars scalars and nCols columns, with
+// buffers from snapshotBufs.
+func (s *snapshot) reset(nScalars, nCols int) {
 	s.release()
+	b := snapshotBufs.Get().(*snapshotBuf)
+	s.buf = b
+	s.scalars = slices.Grow(b.scalars[:0], nScalars)[:nScalars]
+	s.cols = slices.Grow(b.cols[:0], nCols)[:nCols]
 	for i := range s.cols {
 		s.cols[i].idx = s.cols[i].idx[:0]
 		s.cols[i].at = s.cols[i].at[:0]
 	}
 }
 
-// release drops the poll's varbinds (keeping the buffers): between polls
-// a collector holds its caches, not the agent's answers.
+// release drops the poll's varbinds, and gives the buffers back to
+// snapshotBufs: between polls a collector holds its caches, not the
+// agent's answers nor room for them.
 func (s *snapshot) release() {
 	s.extra = nil
-	clear(s.scalars)
 	s.vars = nil // the transport's buffer: it clears and reuses it
+	if s.buf == nil {
+		return
+	}
+	clear(s.scalars)
 	for i := range s.cols {
 		clear(s.cols[i].idx[:cap(s.cols[i].idx)])
 	}
+	s.buf.scalars, s.buf.cols = s.scalars, s.cols
+	snapshotBufs.Put(s.buf)
+	s.buf, s.scalars, s.cols = nil, nil, nil
 }
+
+// snapshotBuf is the room of a snapshot, kept in snapshotBufs between
+// polls, so that the buffers number the polls in flight, not the devices.
+type snapshotBuf struct {
+	scalars []gosnmp.SnmpPDU
+	cols    []column
+}
+
+var snapshotBufs = sync.Pool{New: func() any { return new(snapshotBuf) }}
 
 // release drops what the last poll read and made, keeping the buffers and
 // the caches; the readings of evaluate are gone after it.
@@ -437,7 +458,7 @@ var readingBufs = sync.Pool{New: func() any { return new([]reading) }}
 // valid until the next read.
 func (pl *plan) read(ctx context.Context, t Transport) (*snapshot, error) {
 	s := &pl.snap
-	s.reset()
+	s.reset(len(pl.scalars), len(pl.columns))
 	got, err := t.Get(ctx, pl.scalars)
 	if err != nil {
 		return nil, err
