@@ -20,14 +20,7 @@ import (
 // of their columns lacks the row, and polls after the first reuse it.
 func TestSharedPlans(t *testing.T) {
 	reg, f := sharedTestDevice(t)
-	newCollector := func() *Collector {
-		c, err := New(Device{Target: collectors.Target{Device: "d", Class: "pdu"}, Conn: Conn{Addr: "192.0.2.1"}, Profile: "shared-test"},
-			Options{Profiles: reg, Dial: func(Conn) (Transport, error) { return f, nil }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	newCollector := func() *Collector { return sharedTestCollector(t, reg, f) }
 	c1, c2 := newCollector(), newCollector()
 	poll := func(c *Collector) map[string]string {
 		t.Helper()
@@ -87,14 +80,7 @@ func TestSharedPlans(t *testing.T) {
 // those of a new collector each time.
 func TestGroupingFollowsReadings(t *testing.T) {
 	reg, f := sharedTestDevice(t)
-	newCollector := func() *Collector {
-		c, err := New(Device{Target: collectors.Target{Device: "d", Class: "pdu"}, Conn: Conn{Addr: "192.0.2.1"}, Profile: "shared-test"},
-			Options{Profiles: reg, Dial: func(Conn) (Transport, error) { return f, nil }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	newCollector := func() *Collector { return sharedTestCollector(t, reg, f) }
 	kept := newCollector()
 	show := func(c *Collector) string {
 		t.Helper()
@@ -171,4 +157,15 @@ metrics:
 		col("9", "1", 7),
 	}}
 	return reg, f
+}
+
+// sharedTestCollector returns a collector of the profile shared-test on f.
+func sharedTestCollector(t *testing.T, reg *Registry, f *fakeTransport) *Collector {
+	t.Helper()
+	c, err := New(Device{Target: collectors.Target{Device: "d", Class: "pdu"}, Conn: Conn{Addr: "192.0.2.1"}, Profile: "shared-test"},
+		Options{Profiles: reg, Dial: func(Conn) (Transport, error) { return f, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
