@@ -47,6 +47,28 @@ func (s *served) waitHealth(t *testing.T, what string, ok func(code int, h healt
 	}
 }
 
+// waitMetrics polls /metrics until it contains every one of want.
+func (s *served) waitMetrics(t *testing.T, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, metrics := s.get(t, "/metrics")
+		var missing []string
+		for _, w := range want {
+			if !strings.Contains(metrics, w) {
+				missing = append(missing, w)
+			}
+		}
+		if len(missing) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics lacks\n%s\nafter 10 s:\n%s", strings.Join(missing, "\n"), grepLines(metrics, "ecometer_"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // closedPort returns a loopback UDP port nothing listens on.
 func closedPort(t *testing.T) int {
 	t.Helper()
@@ -133,18 +155,15 @@ func TestMetricsLatestReadings(t *testing.T) {
 	if p := h.Device["srv-1"].Profile; !strings.Contains(p, "Chassis") {
 		t.Errorf("srv-1 profile %q, want its chassis power source", p)
 	}
-	_, metrics := s.get(t, "/metrics")
-	for _, want := range []string{
+	// /healthz counts a poll when the device answered; its readings reach
+	// /metrics once they are stored, a moment later.
+	s.waitMetrics(t,
 		`ecometer_power_watts{class="pdu",device="pdu-a",meter="total",rack="R1",room="",site="lab",source="snmp"} `,
 		`ecometer_power_watts{class="server",device="srv-1",meter="total",rack="",room="",site="lab",source="redfish"} 374`,
 		`ecometer_device_reachable{class="pdu",device="pdu-a",meter="",rack="R1",room="",site="lab",source="snmp"} 1`,
 		`ecometer_ups_battery_charge_ratio{class="ups",device="ups-a"`,
 		`# TYPE ecometer_energy_joules_total counter`,
-	} {
-		if !strings.Contains(metrics, want) {
-			t.Errorf("/metrics lacks %s\n%s", want, grepLines(metrics, "ecometer_"))
-		}
-	}
+	)
 	if logs := s.logs.String(); !strings.Contains(logs, `msg="first successful poll" device=pdu-a profile=lab-rpdu`) {
 		t.Errorf("logs lack the first successful poll with its profile:\n%s", logs)
 	}
