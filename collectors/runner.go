@@ -87,9 +87,6 @@ type deviceState struct {
 	took prometheus.Observer
 }
 
-// pollOutcomes are the values of the outcome label of polls_total.
-var pollOutcomes = []string{"ok", "no_data", "error", "skipped"}
-
 // NewRunner returns a Runner writing to w. Add jobs, then Start.
 func NewRunner(w store.Writer, opts RunnerOptions) (*Runner, error) {
 	if opts.Logger == nil {
@@ -114,7 +111,7 @@ func NewRunner(w store.Writer, opts RunnerOptions) (*Runner, error) {
 	r := &Runner{w: w, opts: opts, sched: s, pollCtx: pollCtx, cancelPolls: cancel,
 		state: map[string]*deviceState{}, jobs: map[string]*entry{},
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "ecometer", Name: "polls_total",
-			Help: "Device polls by outcome (ok, no_data, error, skipped)."}, []string{"device", "outcome"}),
+			Help: "Device polls by source (snmp, redfish) and outcome (ok, no_data, error, skipped). Per device: ecometer_device_reachable and /healthz."}, []string{"source", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "ecometer", Name: "poll_duration_seconds",
 			Help:    "Duration of device polls, by source (snmp, redfish). Per device: ecometer_device_poll_seconds.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}, []string{"source"}),
@@ -187,7 +184,7 @@ func (r *Runner) Add(j Job) error {
 			// 1000-slot queue per job (17 KB each: 170 MB for 10,000
 			// devices).
 			if !e.busy.TryLock() {
-				r.polls.WithLabelValues(dev, "skipped").Inc()
+				r.polls.WithLabelValues(j.Source, "skipped").Inc()
 				return
 			}
 			defer e.busy.Unlock()
@@ -231,9 +228,6 @@ func (r *Runner) Remove(device string) error {
 	r.mu.Lock()
 	delete(r.state, device)
 	r.mu.Unlock()
-	for _, o := range pollOutcomes {
-		r.polls.DeleteLabelValues(device, o)
-	}
 	return err
 }
 
@@ -288,7 +282,7 @@ func (r *Runner) Poll(ctx context.Context, j Job, at time.Time) {
 	if st.skip > 0 {
 		st.skip--
 		r.mu.Unlock()
-		r.polls.WithLabelValues(dev, "skipped").Inc()
+		r.polls.WithLabelValues(j.Source, "skipped").Inc()
 		return
 	}
 	r.mu.Unlock()
@@ -307,7 +301,7 @@ func (r *Runner) Poll(ctx context.Context, j Job, at time.Time) {
 		st.skip = min(1<<min(st.failures-1, 30), r.opts.MaxBackoff) - 1
 		skip, failures := st.skip, st.failures
 		r.mu.Unlock()
-		r.polls.WithLabelValues(dev, "error").Inc()
+		r.polls.WithLabelValues(j.Source, "error").Inc()
 		r.opts.Logger.Warn("poll failed", "device", dev, "error", err, "failures", failures,
 			"next_poll_in", time.Duration(skip+1)*j.Interval)
 	} else {
@@ -320,7 +314,7 @@ func (r *Runner) Poll(ctx context.Context, j Job, at time.Time) {
 		st.noData = noData
 		r.mu.Unlock()
 		if noData {
-			r.polls.WithLabelValues(dev, "no_data").Inc()
+			r.polls.WithLabelValues(j.Source, "no_data").Inc()
 			if first {
 				r.opts.Logger.Info("device has no power readings", "device", dev)
 			}
@@ -342,7 +336,7 @@ func (r *Runner) Poll(ctx context.Context, j Job, at time.Time) {
 }
 
 func (r *Runner) newState(j Job) *deviceState {
-	return &deviceState{ok: r.polls.WithLabelValues(j.Target.Device, "ok"), took: r.duration.WithLabelValues(j.Source)}
+	return &deviceState{ok: r.polls.WithLabelValues(j.Source, "ok"), took: r.duration.WithLabelValues(j.Source)}
 }
 
 func hasDevice(ss []sample.Sample) bool {

@@ -411,3 +411,10 @@ func DefaultConfig() *Config {
 
 // File is the path the configuration was loaded from, if any.
 func (c *Config) File() string { return c.file }
+
+// ReleasePositions forgets where each value was written in the file.
+// Positions serve the problems found while loading (Load, Validate,
+// CheckProfiles); a long-running holder of a checked configuration calls
+// this to free them (about 1 KB per device). Validate must not be called
+// afterwards: it needs them to know which keys were written.
+func (c *Config) ReleasePositions() { c.pos, c.bad = nil, nil }

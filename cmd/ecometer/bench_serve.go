@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/ecometer/ecometer/config"
 	"github.com/ecometer/ecometer/internal/bench"
 )
 
@@ -37,7 +35,10 @@ func newBenchServeCommand() *cli.Command {
 			"Prints per run: device-polls/s, CPU-seconds per 1000 device-polls (getrusage, this\n" +
 			"process only), cores used, peak RSS (VmHWM, reset per run), points written/s, the\n" +
 			"outbox's largest queue, p50/p99 poll latency of live and dead devices, and the\n" +
-			"load average (the machine may be shared: compare CPU-seconds, not wall time).\n" +
+			"load average (the machine may be shared: compare CPU-seconds, not wall time);\n" +
+			"then where the memory goes: the Go runtime's own, the heap live after a GC and the\n" +
+			"size the GC lets it reach. The serve path runs with serve's GC settings: GOGC 50\n" +
+			"unless the environment sets GOGC, and --memory-limit.\n" +
 			"The recordings default to " + fmt.Sprint(bench.DefaultServeRecordings) + ",\n" +
 			"the mockup to " + defaultBenchMockup + ".\n\n" +
 			"Examples:\n" +
@@ -78,12 +79,9 @@ func newBenchServeCommand() *cli.Command {
 					influxd = defaultBenchInfluxd
 				}
 			}
-			if v := cmd.String("memory-limit"); v != "" {
-				limit, err := config.ParseByteSize(v)
-				if err != nil || limit <= 0 {
-					return usageErrorf("bench serve: --memory-limit %q: want a size such as 256MiB", v)
-				}
-				debug.SetMemoryLimit(int64(limit))
+			// The serve path runs in this process: its GC as serve's.
+			if err := tuneGC("bench serve", cmd.String("memory-limit")); err != nil {
+				return err
 			}
 			var progress io.Writer
 			if isTerminal(os.Stderr) && s.ErrOut == io.Writer(os.Stderr) {
@@ -151,6 +149,12 @@ func writeBenchServe(w io.Writer, r bench.ServeResult) error {
 		if run.LiveErrors > 0 {
 			fmt.Fprintf(w, "warning: %s, %d dead: %d live polls failed, first: %s\n", run.Store, run.DeadDevices, run.LiveErrors, run.FirstError)
 		}
+	}
+	fmt.Fprintln(w, "\nMemory (largest seen): Go's own (heap, stacks, runtime), of which the heap live after a GC")
+	fmt.Fprintln(w, "and the size the GC lets it reach (GOGC, --memory-limit); the rest of RSS is outside Go.")
+	for _, run := range r.Runs {
+		fmt.Fprintf(w, "%s, %d dead: peak RSS %.0f MiB; Go %.0f MiB (heap live %.0f, goal %.0f); %d goroutines\n", run.Store, run.DeadDevices,
+			run.PeakRSSMiB, run.GoRuntimeMiB, run.HeapLiveMiB, run.HeapGoalMiB, run.Goroutines)
 	}
 	return nil
 }

@@ -207,6 +207,11 @@ func TestBenchServe(t *testing.T) {
 		if r.Polls < 5 || r.LiveErrors != 0 || r.Points <= 0 || r.CPUSeconds <= 0 || r.PeakRSSMiB <= 0 || r.LiveP99ms <= 0 {
 			t.Errorf("run %+v", r)
 		}
+		// The memory figures fit in each other: the live heap within the
+		// GC's goal and within the runtime's memory.
+		if r.HeapLiveMiB <= 0 || r.HeapLiveMiB > r.HeapGoalMiB || r.HeapLiveMiB > r.GoRuntimeMiB || r.Goroutines <= 0 {
+			t.Errorf("memory: live %.1f, goal %.1f, runtime %.1f, RSS %.1f MiB, %d goroutines", r.HeapLiveMiB, r.HeapGoalMiB, r.GoRuntimeMiB, r.PeakRSSMiB, r.Goroutines)
+		}
 	}
 	// A dead device's poll lasts its timeout; the live ones answer in far less.
 	if dead.DeadP50ms < 250 || dead.LiveP50ms > 250 {
@@ -216,7 +221,7 @@ func TestBenchServe(t *testing.T) {
 	if err := writeBenchServe(&out, res); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"6 SNMP agents (2 recordings mixed) and 1 BMCs", "sqlite     0", "sqlite     2", "goal < 0.3"} {
+	for _, want := range []string{"6 SNMP agents (2 recordings mixed) and 1 BMCs", "sqlite     0", "sqlite     2", "goal < 0.3", "sqlite, 0 dead: peak RSS "} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, &out)
 		}

@@ -29,6 +29,31 @@ import (
 	"github.com/ecometer/ecometer/reports/monthly"
 )
 
+// serveGCPercent is serve's GOGC when the environment does not set one.
+// The daemon's heap is mostly long-lived (per device: its schedule, meter
+// names, latest readings), which Go's default of 100 lets grow to twice
+// its size before collecting. At 50, 10,000 devices peak at about 270 MiB
+// RSS instead of 330, for about a tenth more CPU (README, "Measuring it").
+// Prometheus lowers its GOGC for the same reason (to 75 since 2.53).
+const serveGCPercent = 50
+
+// tuneGC sets serve's garbage collector: GOGC 50 unless the environment
+// sets GOGC, and the soft memory limit of --memory-limit (if given).
+func tuneGC(command, memoryLimit string) error {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(serveGCPercent)
+	}
+	if memoryLimit == "" {
+		return nil
+	}
+	limit, err := config.ParseByteSize(memoryLimit)
+	if err != nil || limit <= 0 {
+		return usageErrorf("%s: --memory-limit %q: want a size such as 256MiB", command, memoryLimit)
+	}
+	debug.SetMemoryLimit(int64(limit))
+	return nil
+}
+
 func newServeCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
@@ -47,6 +72,9 @@ func newServeCommand() *cli.Command {
 			"forwarding to InfluxDB has failed for 5 minutes, or every device's latest poll\n" +
 			"failed) and /readyz (503 while starting, stopping or without a store); with --pprof\n" +
 			"also Go's profiler under /debug/pprof/. Logs go to stderr.\n\n" +
+			"Memory: about 12 KB per SNMP device. The garbage collector runs at GOGC 50 unless\n" +
+			"the environment sets GOGC (the heap is mostly long-lived); --memory-limit adds a soft\n" +
+			"limit, paid for in CPU.\n\n" +
 			"SIGHUP (or `ecometer reload`) re-reads the config: added, removed and changed devices\n" +
 			"take effect without losing or repeating a sample; a config with problems is rejected\n" +
 			"(they are logged) and the running one stays. Storage and coordination changes take\n" +
@@ -74,7 +102,7 @@ func newServeCommand() *cli.Command {
 			&cli.DurationFlag{Name: "flush-timeout", Usage: "at shutdown, forward the outbox for at most `DURATION`", Value: 10 * time.Second},
 			&cli.DurationFlag{Name: "stop-timeout", Usage: "at shutdown, let the polls in flight finish for at most `DURATION`", Value: 30 * time.Second},
 			&cli.BoolFlag{Name: "pprof", Usage: "serve Go's profiler on the listen address under /debug/pprof/"},
-			&cli.StringFlag{Name: "memory-limit", Usage: "soft limit of the Go heap, e.g. `SIZE` 256MiB: the garbage collector works harder near it (default: none, or GOMEMLIMIT)"},
+			&cli.StringFlag{Name: "memory-limit", Usage: "soft limit of the Go heap, e.g. `SIZE` 256MiB: the garbage collector works harder near it (default: none, or GOMEMLIMIT; GOGC is 50 unless set)"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.Args().Present() {
@@ -84,12 +112,8 @@ func newServeCommand() *cli.Command {
 			if err != nil {
 				return usageErrorf("serve: --shard: %v", err)
 			}
-			if v := cmd.String("memory-limit"); v != "" {
-				limit, err := config.ParseByteSize(v)
-				if err != nil || limit <= 0 {
-					return usageErrorf("serve: --memory-limit %q: want a size such as 256MiB", v)
-				}
-				debug.SetMemoryLimit(int64(limit))
+			if err := tuneGC("serve", cmd.String("memory-limit")); err != nil {
+				return err
 			}
 			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 			defer stop()

@@ -257,9 +257,11 @@ func TestServeEmbedded(t *testing.T) {
 		t.Fatalf("/metrics = %d", code)
 	}
 	for _, want := range []string{
-		`ecometer_polls_total{device="pdu-a",outcome="ok"}`,
-		`ecometer_polls_total{device="ups-a",outcome="ok"}`,
-		`ecometer_polls_total{device="srv-1",outcome="ok"}`,
+		`ecometer_polls_total{outcome="ok",source="snmp"}`,
+		`ecometer_polls_total{outcome="ok",source="redfish"}`,
+		`ecometer_device_reachable{class="pdu",device="pdu-a",meter="",rack="R1",room="",site="lab",source="snmp"} 1`,
+		`ecometer_device_reachable{class="ups",device="ups-a",meter="",rack="",room="",site="lab",source="snmp"} 1`,
+		`ecometer_device_reachable{class="server",device="srv-1",meter="",rack="",room="",site="lab",source="redfish"} 1`,
 		`ecometer_poll_duration_seconds_count{source="snmp"}`,
 		"go_goroutines ",
 	} {

@@ -352,6 +352,6 @@ func (g *grouping) build(readings []reading) {
 		g.groups = append(g.groups, gr)
 		start = end
 	}
-	g.groups = slices.Clip(g.groups)
-	g.fields = slices.Clip(g.fields)
+	g.groups = exactly(g.groups)
+	g.fields = exactly(g.fields)
 }

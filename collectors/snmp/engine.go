@@ -741,6 +741,20 @@ func (pl *plan) evaluate(s *snapshot, log *slog.Logger) []reading {
 		}
 	}
 	pl.out = out
+	for c := range pl.meters {
+		pl.meters[c].entries = exactly(pl.meters[c].entries)
+	}
+	return out
+}
+
+// exactly returns s in an array of its length: a slice grown by append
+// has up to twice the room, and plans live as long as their device.
+func exactly[S ~[]E, E any](s S) S {
+	if cap(s) == len(s) {
+		return s
+	}
+	out := make(S, len(s))
+	copy(out, s)
 	return out
 }
 

@@ -55,6 +55,12 @@ func TestSharedPlans(t *testing.T) {
 	if n := len(c1.plan.meters[c1.plan.meterOf[0]].entries); n != 3 {
 		t.Errorf("outlet meters cached %d, want 3", n)
 	}
+	// The caches hold no spare room: they live as long as the device.
+	for i, m := range c1.plan.meters {
+		if len(m.entries) != cap(m.entries) {
+			t.Errorf("meter cache %d: %d entries in room for %d", i, len(m.entries), cap(m.entries))
+		}
+	}
 	// The fields of a row share one string, and the next poll reuses it.
 	ptr := func(s string) *byte { return unsafe.StringData(s) }
 	for _, row := range []string{"outlet/1", "outlet/3"} {

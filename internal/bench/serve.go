@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -93,6 +94,15 @@ type ServeRun struct {
 	// PeakRSSMiB is this process's high-water mark during the run (VmHWM,
 	// reset at the run's start).
 	PeakRSSMiB float64 `json:"peak_rss_mib"`
+	// Where the RSS goes, the largest of each seen over the measured
+	// cycles (runtime/metrics, read every 250 ms): the Go heap live after
+	// a GC, the heap size the GC lets it grow to (GOGC, --memory-limit),
+	// and all memory the Go runtime holds (heap, stacks, metadata; not
+	// returned to the OS). RSS beyond that is outside Go's allocator.
+	HeapLiveMiB  float64 `json:"peak_go_heap_live_mib"`
+	HeapGoalMiB  float64 `json:"peak_go_heap_goal_mib"`
+	GoRuntimeMiB float64 `json:"peak_go_runtime_mib"`
+	Goroutines   int     `json:"peak_goroutines"`
 	// Samples written to the store (a sample is one line-protocol point).
 	Points       int64   `json:"points_written"`
 	PointsPerSec float64 `json:"points_written_per_second"`
@@ -421,6 +431,8 @@ func serveRun(ctx context.Context, opts ServeOptions, storeName string, influx *
 	if influx != nil && log.outbox != nil {
 		watch.Go(func() { run.OutboxPeakBatches, run.OutboxPeakKiB = watchOutbox(log.outbox, watchDone) })
 	}
+	var mem memoryPeaks
+	watch.Go(func() { mem = watchMemory(watchDone) })
 	err = wait(time.Duration(opts.Cycles)*opts.Interval, fmt.Sprintf("measuring %d cycles", opts.Cycles))
 	log.measuring.Store(false)
 	wall := time.Since(begin)
@@ -446,6 +458,8 @@ func serveRun(ctx context.Context, opts ServeOptions, storeName string, influx *
 		run.OutboxEndBatches = log.outbox().Batches
 	}
 	run.PeakRSSMiB = peakRSSMiB(after)
+	run.HeapLiveMiB, run.HeapGoalMiB, run.GoRuntimeMiB = mem.live/(1<<20), mem.goal/(1<<20), mem.runtime/(1<<20)
+	run.Goroutines = int(mem.goroutines)
 
 	p.set("%s, %g %% dead: stopping serve", storeName, deadPct)
 	stopBegin := time.Now()
@@ -504,6 +518,45 @@ func watchOutbox(stats func() outbox.Stats, done <-chan struct{}) (int, float64)
 		}
 		st := stats()
 		peak, peakBytes = max(peak, st.Batches), max(peakBytes, st.Bytes)
+	}
+}
+
+// memoryPeaks are the largest runtime memory figures seen, in bytes.
+type memoryPeaks struct{ live, goal, runtime, goroutines float64 }
+
+// watchMemory reads the runtime's memory figures every 250 ms until done
+// and returns the largest of each.
+func watchMemory(done <-chan struct{}) memoryPeaks {
+	samples := []metrics.Sample{
+		{Name: "/gc/heap/live:bytes"},
+		{Name: "/gc/heap/goal:bytes"},
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+		{Name: "/sched/goroutines:goroutines"},
+	}
+	var peak memoryPeaks
+	read := func() {
+		metrics.Read(samples)
+		v := func(i int) float64 {
+			if samples[i].Value.Kind() != metrics.KindUint64 {
+				return 0
+			}
+			return float64(samples[i].Value.Uint64())
+		}
+		peak.live = max(peak.live, v(0))
+		peak.goal = max(peak.goal, v(1))
+		peak.runtime = max(peak.runtime, v(2)-v(3))
+		peak.goroutines = max(peak.goroutines, v(4))
+	}
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		read()
+		select {
+		case <-done:
+			return peak
+		case <-t.C:
+		}
 	}
 }
 

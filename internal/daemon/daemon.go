@@ -129,7 +129,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	log := opts.Logger
 	svc := &service{log: log, flushTimeout: opts.FlushTimeout, reg: server.NewRegistry(), readings: server.NewReadings(),
-		cfg: opts.Config, profiles: opts.Profiles, shard: opts.Shard, configFile: opts.ConfigFile, observer: opts.Observer,
+		cfg: released(opts.Config), profiles: opts.Profiles, shard: opts.Shard, configFile: opts.ConfigFile, observer: opts.Observer,
 		polls: server.NewPolls(), devices: map[string]config.Device{}}
 	defer svc.close()
 	svc.reg.MustRegister(svc.readings)
@@ -262,6 +262,13 @@ type service struct {
 }
 
 // owned returns the devices of cfg this instance polls (its shard's).
+// released is cfg without its file positions: it has been checked, and
+// the daemon holds it as long as it runs.
+func released(cfg *config.Config) *config.Config {
+	cfg.ReleasePositions()
+	return cfg
+}
+
 func (svc *service) owned(cfg *config.Config) []int {
 	var idx []int
 	for i, d := range cfg.Devices {

@@ -103,7 +103,7 @@ func (svc *service) reload() ReloadResult {
 			res.RestartNeeded = append(res.RestartNeeded, sec.name)
 		}
 	}
-	svc.cfg, svc.profiles = cfg, profiles
+	svc.cfg, svc.profiles = released(cfg), profiles
 	slices.Sort(res.Added)
 	slices.Sort(res.Removed)
 	slices.Sort(res.Changed)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ecometer/ecometer/internal/seriesindex"
 	"github.com/ecometer/ecometer/models/sample"
 )
 
@@ -18,8 +19,8 @@ import (
 // exported: a device that stopped answering must not look steady.
 type Readings struct {
 	mu sync.Mutex
-	// latest holds, per device, the latest value of each of its series.
-	latest map[string]*deviceReadings
+	// latest holds the latest value of each series.
+	latest *seriesindex.Index[seriesReading]
 	// layouts are the field lists seen, interned: most series of a
 	// measurement share one.
 	layouts map[string]*layout
@@ -28,23 +29,13 @@ type Readings struct {
 	now        func() time.Time
 }
 
-// deviceReadings are one device's series. They are kept small (a daemon
-// holds thousands of devices): the device's tags once, per series only
-// what differs, and the field names and kinds as a shared layout.
-type deviceReadings struct {
-	site, room, rack, class string
-	series                  []seriesReading
-	next                    int // where the next sample's series is expected (a poll's come in the same order)
-}
-
 // seriesReading is a series' latest value: its own copy of the values,
 // reused from poll to poll, so that the polls' batches are not kept alive.
 type seriesReading struct {
-	measurement, meter, source string
-	t                          int64 // Unix nanoseconds
-	lay                        *layout
-	nums                       []float64 // by lay.names: Float and Bool (0 or 1) fields
-	text                       []string  // by lay.names, when lay has Text fields
+	t    int64 // Unix nanoseconds
+	lay  *layout
+	nums []float64 // by lay.names: Float and Bool (0 or 1) fields
+	text *[]string // by lay.names, when lay has Text fields
 }
 
 // layout is a list of field names and kinds.
@@ -68,7 +59,7 @@ func (l *layout) fits(fields []sample.Field) bool {
 
 // NewReadings returns an empty Readings.
 func NewReadings() *Readings {
-	return &Readings{latest: map[string]*deviceReadings{}, layouts: map[string]*layout{},
+	return &Readings{latest: seriesindex.New[seriesReading](), layouts: map[string]*layout{},
 		StaleAfter: 15 * time.Minute, now: time.Now}
 }
 
@@ -95,46 +86,15 @@ func (r *Readings) layoutOf(fields []sample.Field) *layout {
 func (r *Readings) Observe(batch []sample.Sample) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var d *deviceReadings
 	for i := range batch {
 		s := &batch[i]
-		if d == nil || s.Device != batch[i-1].Device {
-			d = r.device(&s.Series)
-		} else if s.Site != d.site || s.Room != d.room || s.Rack != d.rack || s.Class != d.class {
-			d = r.device(&s.Series)
-		}
-		d.observe(r, s)
+		sr, _ := r.latest.Add(&s.Series, seriesReading{t: -1 << 63})
+		r.observe(sr, s)
 	}
+	r.latest.Trim()
 }
 
-// device returns the readings of ser's device; a device whose tags
-// changed (it moved, by a reload) starts again.
-func (r *Readings) device(ser *sample.Series) *deviceReadings {
-	d := r.latest[ser.Device]
-	if d == nil || d.site != ser.Site || d.room != ser.Room || d.rack != ser.Rack || d.class != ser.Class {
-		d = &deviceReadings{site: ser.Site, room: ser.Room, rack: ser.Rack, class: ser.Class}
-		r.latest[ser.Device] = d
-	}
-	return d
-}
-
-func (d *deviceReadings) observe(r *Readings, s *sample.Sample) {
-	var sr *seriesReading
-	if k := d.next; k < len(d.series) && d.series[k].is(s) {
-		sr = &d.series[k]
-		d.next = k + 1
-	} else {
-		for k := range d.series {
-			if d.series[k].is(s) {
-				sr, d.next = &d.series[k], k+1
-				break
-			}
-		}
-		if sr == nil {
-			d.series = append(d.series, seriesReading{measurement: s.Measurement, meter: s.Meter, source: s.Source, t: -1 << 63})
-			sr, d.next = &d.series[len(d.series)-1], len(d.series)
-		}
-	}
+func (r *Readings) observe(sr *seriesReading, s *sample.Sample) {
 	t := s.Time.UnixNano()
 	if sr.t > t {
 		return
@@ -142,29 +102,28 @@ func (d *deviceReadings) observe(r *Readings, s *sample.Sample) {
 	sr.t = t
 	if sr.lay == nil || !sr.lay.fits(s.Fields) {
 		sr.lay = r.layoutOf(s.Fields)
-		sr.nums, sr.text = nil, nil
-	}
-	sr.nums = sr.nums[:0]
-	for _, f := range s.Fields {
-		sr.nums = append(sr.nums, f.Num)
-	}
-	if sr.lay.hasText {
-		sr.text = sr.text[:0]
-		for _, f := range s.Fields {
-			sr.text = append(sr.text, f.Text)
+		sr.nums, sr.text = make([]float64, len(s.Fields)), nil
+		if sr.lay.hasText {
+			sr.text = &[]string{}
 		}
 	}
-}
-
-func (sr *seriesReading) is(s *sample.Sample) bool {
-	return sr.meter == s.Meter && sr.measurement == s.Measurement && sr.source == s.Source
+	for i, f := range s.Fields {
+		sr.nums[i] = f.Num
+	}
+	if sr.text != nil {
+		text := (*sr.text)[:0]
+		for _, f := range s.Fields {
+			text = append(text, f.Text)
+		}
+		*sr.text = text
+	}
 }
 
 // Forget drops every series of a device (it left the configuration).
 func (r *Readings) Forget(device string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delete(r.latest, device)
+	r.latest.Forget(device)
 }
 
 var readingLabels = []string{"site", "room", "rack", "device", "class", "meter", "source"}
@@ -214,29 +173,23 @@ func (r *Readings) Collect(ch chan<- prometheus.Metric) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cutoff := r.now().Add(-r.StaleAfter).UnixNano()
-	for device, d := range r.latest {
-		for k := range d.series {
-			d.collect(ch, device, &d.series[k], cutoff)
+	r.latest.Each(func(ser *sample.Series, s *seriesReading) {
+		if s.t < cutoff {
+			return
 		}
-	}
-}
-
-func (d *deviceReadings) collect(ch chan<- prometheus.Metric, device string, s *seriesReading, cutoff int64) {
-	if s.t < cutoff {
-		return
-	}
-	labels := []string{d.site, d.room, d.rack, device, d.class, s.meter, s.source}
-	for i, name := range s.lay.names {
-		if s.lay.kinds[i] == sample.Text {
-			if s.measurement == sample.Device && name == "power_state" && s.text[i] != "" {
-				ch <- prometheus.MustNewConstMetric(powerStateDesc, prometheus.GaugeValue, 1, append(labels, strings.ToLower(s.text[i]))...)
+		labels := []string{ser.Site, ser.Room, ser.Rack, ser.Device, ser.Class, ser.Meter, ser.Source}
+		for i, name := range s.lay.names {
+			if s.lay.kinds[i] == sample.Text {
+				if text := *s.text; ser.Measurement == sample.Device && name == "power_state" && text[i] != "" {
+					ch <- prometheus.MustNewConstMetric(powerStateDesc, prometheus.GaugeValue, 1, append(labels, strings.ToLower(text[i]))...)
+				}
+				continue
 			}
-			continue
+			m, ok := readingMetrics[ser.Measurement+"/"+name]
+			if !ok {
+				continue
+			}
+			ch <- prometheus.MustNewConstMetric(m.desc, m.kind, s.nums[i]*m.scale, labels...)
 		}
-		m, ok := readingMetrics[s.measurement+"/"+name]
-		if !ok {
-			continue
-		}
-		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, s.nums[i]*m.scale, labels...)
-	}
+	})
 }

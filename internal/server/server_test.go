@@ -31,9 +31,9 @@ func get(t *testing.T, url string) (int, string, string) {
 
 func TestMetrics(t *testing.T) {
 	reg := NewRegistry()
-	polls := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ecometer_polls_total", Help: "test"}, []string{"device", "outcome"})
+	polls := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ecometer_polls_total", Help: "test"}, []string{"source", "outcome"})
 	reg.MustRegister(polls)
-	polls.WithLabelValues("pdu-a", "ok").Add(3)
+	polls.WithLabelValues("snmp", "ok").Add(3)
 	srv := httptest.NewServer(New(Options{Gatherer: reg}).srv.Handler)
 	defer srv.Close()
 
@@ -41,7 +41,7 @@ func TestMetrics(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("GET /metrics = %d", code)
 	}
-	want := []string{`ecometer_polls_total{device="pdu-a",outcome="ok"} 3`, "go_goroutines "}
+	want := []string{`ecometer_polls_total{outcome="ok",source="snmp"} 3`, "go_goroutines "}
 	if runtime.GOOS == "linux" { // the process collector needs procfs
 		want = append(want, "process_start_time_seconds ")
 	}

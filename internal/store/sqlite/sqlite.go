@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ecometer/ecometer/internal/seriesindex"
 	"github.com/ecometer/ecometer/internal/store"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -65,10 +66,10 @@ type Store struct {
 	wdb *sql.DB // the single writer connection
 	rdb *sql.DB // readers
 
-	mu     sync.Mutex              // serialises Write and Close; guards the fields below
-	closed bool                    // Close was called
-	series seriesCache             // series ids known to be committed
-	ins    map[string]*insertStmts // by measurement
+	mu     sync.Mutex                // serialises Write and Close; guards the fields below
+	closed bool                      // Close was called
+	series *seriesindex.Index[int64] // series ids known to be committed
+	ins    map[string]*insertStmts   // by measurement
 	// readOnly: wdb is nil; immutable: the database is opened without
 	// locking because this user cannot create its -shm file and no writer
 	// has it open (see openReadOnly).
@@ -99,7 +100,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		path:      file,
 		retention: opts.RawRetention,
 		now:       opts.Now,
-		series:    seriesCache{},
+		series:    seriesindex.New[int64](),
 		ins:       make(map[string]*insertStmts),
 	}
 	if s.retention == 0 {

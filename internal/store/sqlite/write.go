@@ -279,11 +279,12 @@ type seriesIDs struct {
 	ctx     context.Context
 	tx      *sql.Tx
 	created map[sample.Series]int64
+	order   []sample.Series // created, in the order of the batch
 }
 
 func (r *seriesIDs) id(ser sample.Series) (int64, error) {
-	if id, ok := r.s.series.get(&ser); ok {
-		return id, nil
+	if id := r.s.series.Get(&ser); id != nil {
+		return *id, nil
 	}
 	if id, ok := r.created[ser]; ok {
 		return id, nil
@@ -301,12 +302,14 @@ func (r *seriesIDs) id(ser sample.Series) (int64, error) {
 		r.created = make(map[sample.Series]int64)
 	}
 	r.created[ser] = id
+	r.order = append(r.order, ser)
 	return id, nil
 }
 
 // committed adds the series the transaction created to the store's cache.
 func (r *seriesIDs) committed() {
-	for ser, id := range r.created {
-		r.s.series.put(ser, id)
+	for i := range r.order {
+		r.s.series.Add(&r.order[i], r.created[r.order[i]])
 	}
+	r.s.series.Trim()
 }
